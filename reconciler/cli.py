@@ -1,0 +1,127 @@
+"""The command line: parse arguments, build the context, run one command, map errors to exit codes.
+
+This is the only module that reads argv or decides exit codes; commands live in
+``reconciler.commands`` and return an int.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import NoReturn, TextIO
+
+from reconciler import __version__
+from reconciler.commands import COMMANDS
+from reconciler.context import Context
+from reconciler.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, ReconcilerError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a bad flag; the contract says 1, with one clear line."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """Global flags, accepted before and after the command name.
+
+    On sub-parsers the defaults are suppressed so a flag given before the command is not reset.
+    """
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
+    group = parser.add_argument_group("global options")
+    group.add_argument("--org", metavar="SLUG", default=default(None), help="Infracost org slug")
+    group.add_argument(
+        "--api",
+        metavar="URL|sandbox",
+        default=default(None),
+        help="API base URL, or 'sandbox' for the embedded local server",
+    )
+    group.add_argument(
+        "--no-color", action="store_true", default=default(False), help="never colour the output"
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="show tracebacks of internal errors",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="reconciler",
+        description="GitOps for Infracost Cloud governance: tagging policies, guardrails and "
+        "custom properties as code.",
+    )
+    parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
+    _global_flags(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.HELP, description=command.HELP)
+        _global_flags(p, suppress=True)
+        command.add_arguments(p)
+        p.set_defaults(run=command.run)
+    return parser
+
+
+def _use_color(stream: TextIO, env: Mapping[str, str], no_color: bool) -> bool:
+    if no_color or "NO_COLOR" in env:
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> int:
+    out = stdout if stdout is not None else sys.stdout
+    err = stderr if stderr is not None else sys.stderr
+    environ = env if env is not None else os.environ
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    try:
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if args.command is None:
+            parser.print_help(out)
+            return 0
+        ctx = Context(
+            stdout=out,
+            stderr=err,
+            env=environ,
+            cwd=cwd if cwd is not None else Path.cwd(),
+            debug=args.debug,
+            color=_use_color(out, environ, args.no_color),
+        )
+        code: int = args.run(args, ctx)
+        return code
+    except ReconcilerError as exc:
+        print(f"Error: {exc}", file=err)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("Interrupted.", file=err)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the boundary for bugs: one line, the traceback only with --debug
+        if debug:
+            traceback.print_exc(file=err)
+        print(
+            f"Internal error: {type(exc).__name__}: {exc}. This is a bug in reconciler; "
+            "run again with --debug for the traceback.",
+            file=err,
+        )
+        return EXIT_INTERNAL

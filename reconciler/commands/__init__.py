@@ -1,0 +1,28 @@
+"""One module per command. Each has HELP, add_arguments(parser) and run(args, ctx) -> exit code."""
+
+from __future__ import annotations
+
+import argparse
+from types import ModuleType
+from typing import Protocol
+
+from reconciler.commands import validate
+from reconciler.context import Context
+
+
+class Command(Protocol):
+    HELP: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace, ctx: Context) -> int: ...
+
+
+def _check(module: ModuleType) -> Command:
+    command: Command = module
+    return command
+
+
+COMMANDS: dict[str, Command] = {
+    "validate": _check(validate),
+}

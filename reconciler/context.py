@@ -1,0 +1,30 @@
+"""What every command receives from the CLI: streams, environment and working directory.
+
+Commands take these explicitly so tests pass their own streams instead of patching globals.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+
+@dataclass(frozen=True)
+class Context:
+    stdout: TextIO
+    stderr: TextIO
+    env: Mapping[str, str]
+    cwd: Path
+    debug: bool = False
+    color: bool = False
+
+    def display_path(self, path: Path) -> str:
+        """A path as the user should read it: relative to the working directory when inside it."""
+        try:
+            rel = os.path.relpath(path, self.cwd)
+        except ValueError:  # another drive on Windows
+            return str(path)
+        return str(path) if rel.startswith("..") else rel

@@ -1,0 +1,499 @@
+"""YAML files -> documents that remember the file, line and column of every node.
+
+libyaml (PyYAML's C parser) produces the events; this module builds plain Python values from
+them with an explicit stack, so that:
+
+- every node keeps its position (``Pos``), for messages that name file, line and field;
+- duplicate mapping keys are found (PyYAML silently keeps the last one);
+- a plain scalar that YAML 1.1 and YAML 1.2 read differently (``yes``, ``010``, ``1e3``,
+  ``12:30``, ``2024-01-01``) becomes an ``Ambiguous`` marker that no schema type accepts, so
+  validation can say "quote it" instead of guessing;
+- a small hostile file can neither exhaust memory nor crash the parser: file size, nesting depth
+  and alias expansion are capped, and nothing recurses.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.errors import InputError
+
+try:
+    from yaml import CSafeLoader as _Loader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps that keep a hostile file from exhausting memory or time."""
+
+    max_file_bytes: int = 32 * 1024 * 1024
+    max_depth: int = 64
+    max_alias_nodes: int = 100_000  # nodes that aliases may add on top of the written ones
+
+
+DEFAULT_LIMITS = Limits()
+
+
+class LoadError(InputError):
+    """A file that cannot be read as YAML at all; carries its location."""
+
+    def __init__(self, file: Path, line: int, column: int, message: str) -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
+        self.column = column
+        self.message = message
+
+
+class Ambiguous:
+    """A plain scalar that YAML 1.1 and YAML 1.2 read as different values."""
+
+    __slots__ = ("as11", "as12", "text")
+
+    def __init__(self, text: str, as11: object, as12: object) -> None:
+        self.text = text
+        self.as11 = as11
+        self.as12 = as12
+
+    def __repr__(self) -> str:
+        return f"Ambiguous({self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ambiguous) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+
+class Pos:
+    """Where a container stands, and where its children stand.
+
+    Scalars are positioned by a bare ``(line, column)`` tuple, to keep 100,000-value lists cheap.
+    For a mapping, ``keys`` holds the position of each key and ``children`` of each value; for a
+    sequence, ``children`` is a list.
+    """
+
+    __slots__ = ("children", "column", "keys", "line")
+
+    def __init__(self, line: int, column: int, mapping: bool) -> None:
+        self.line = line
+        self.column = column
+        self.keys: dict[str, tuple[int, int]] | None = {} if mapping else None
+        self.children: Any = {} if mapping else []
+
+
+Position = Pos | tuple[int, int]
+
+
+def position_of(pos: Position) -> tuple[int, int]:
+    return (pos.line, pos.column) if isinstance(pos, Pos) else pos
+
+
+def locate(pos: Position, path: tuple[str | int, ...], *, key: bool = False) -> tuple[int, int]:
+    """The position of ``path`` inside a node, or of its deepest existing ancestor.
+
+    With ``key=True`` the last step points at the mapping key instead of its value (for
+    "unknown field" messages).
+    """
+    current = pos
+    for i, step in enumerate(path):
+        if not isinstance(current, Pos):
+            break
+        children = current.children
+        if isinstance(children, dict):
+            if step not in children:
+                break
+            if key and i == len(path) - 1 and current.keys is not None:
+                return current.keys[str(step)]
+            current = children[step]
+        else:
+            if not isinstance(step, int) or not 0 <= step < len(children):
+                break
+            current = children[step]
+    return position_of(current)
+
+
+@dataclass
+class Document:
+    """One YAML document: its plain data and the positions of its nodes."""
+
+    file: Path
+    index: int
+    data: Any
+    pos: Position
+    duplicate_keys: list[tuple[tuple[str | int, ...], str, tuple[int, int], int]] = field(
+        default_factory=list
+    )  # (path of the mapping, key, position of the repeat, line of the first)
+
+    def locate(self, path: tuple[str | int, ...], *, key: bool = False) -> tuple[int, int]:
+        return locate(self.pos, path, key=key)
+
+
+# --- plain scalar resolution: YAML 1.2 core schema and YAML 1.1 types ----------------------
+
+_NULL = frozenset(("", "~", "null", "Null", "NULL"))
+_BOOL12 = {"true": True, "True": True, "TRUE": True, "false": False, "False": False}
+_BOOL12["FALSE"] = False
+_BOOL11 = dict(_BOOL12)
+for _w in ("y", "Y", "yes", "Yes", "YES", "on", "On", "ON"):
+    _BOOL11[_w] = True
+for _w in ("n", "N", "no", "No", "NO", "off", "Off", "OFF"):
+    _BOOL11[_w] = False
+
+_INT12 = re.compile(r"[-+]?[0-9]+\Z")
+_OCT12 = re.compile(r"0o[0-7]+\Z")
+_HEX12 = re.compile(r"0x[0-9a-fA-F]+\Z")
+_FLOAT12 = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+_INF = re.compile(r"[-+]?\.(inf|Inf|INF)\Z")
+_NAN = re.compile(r"\.(nan|NaN|NAN)\Z")
+
+_INT11 = re.compile(
+    r"[-+]?(0b[0-1_]+|0[0-7_]+|(0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+|[1-9][0-9_]*(:[0-5]?[0-9])+)\Z"
+)
+_FLOAT11 = re.compile(
+    r"[-+]?(([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?|[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]*)\Z"
+)
+_TIMESTAMP11 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z|[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt]|[ \t]+)[0-9]{1,2}:"
+    r"[0-9]{2}:[0-9]{2}(\.[0-9]*)?([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))?\Z"
+)
+# First characters that can start a non-string plain scalar in either version.
+_SPECIAL_START = frozenset("0123456789+-.~nNtTfFyYoO<=")
+
+
+class _Timestamp:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Timestamp)
+
+    def __hash__(self) -> int:
+        return 0
+
+
+_TS = _Timestamp()
+
+
+def _read12(text: str) -> object:
+    if text in _NULL:
+        return None
+    if text in _BOOL12:
+        return _BOOL12[text]
+    if _INT12.match(text):
+        return int(text, 10)
+    if _OCT12.match(text):
+        return int(text[2:], 8)
+    if _HEX12.match(text):
+        return int(text[2:], 16)
+    if _FLOAT12.match(text):
+        return float(text)
+    if _INF.match(text):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if _NAN.match(text):
+        return float("nan")
+    return text
+
+
+def _sexagesimal(text: str) -> float:
+    sign = -1 if text.startswith("-") else 1
+    total = 0.0
+    for part in text.lstrip("+-").split(":"):
+        total = total * 60 + float(part)
+    return sign * total
+
+
+def _read11(text: str) -> object:
+    if text in _NULL:
+        return None
+    if text in _BOOL11:
+        return _BOOL11[text]
+    if text in ("<<", "="):
+        return ("yaml-1.1", text)  # merge key / value key: never a plain string in 1.1
+    clean = text.replace("_", "")
+    if _INT11.match(text):
+        body = clean.lstrip("+-")
+        sign = -1 if clean.startswith("-") else 1
+        if ":" in body:
+            return int(_sexagesimal(clean))
+        if body.startswith("0b"):
+            return sign * int(body[2:] or "0", 2)
+        if body.startswith("0x"):
+            return sign * int(body[2:] or "0", 16)
+        if len(body) > 1 and body.startswith("0"):
+            return sign * int(body, 8)
+        return sign * int(body)
+    if _FLOAT11.match(text) and any(c.isdigit() for c in text):
+        if ":" in clean:
+            return _sexagesimal(clean)
+        return float(clean)
+    if _INF.match(text):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if _NAN.match(text):
+        return float("nan")
+    if _TIMESTAMP11.match(text):
+        return _TS
+    return text
+
+
+def _same(a: object, b: object) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b:
+        return True  # both NaN
+    return a == b
+
+
+def resolve_plain(text: str) -> object:
+    """The value of a plain (unquoted, untagged) scalar, or ``Ambiguous`` if 1.1 and 1.2 differ."""
+    if not text or text[0] not in _SPECIAL_START:
+        return text
+    as12 = _read12(text)
+    as11 = _read11(text)
+    if _same(as11, as12):
+        return as12
+    return Ambiguous(text, as11, as12)
+
+
+# --- the builder -------------------------------------------------------------------------
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_SUPPORTED_TAGS = {
+    _STR_TAG: "str",
+    "tag:yaml.org,2002:int": "int",
+    "tag:yaml.org,2002:float": "float",
+    "tag:yaml.org,2002:bool": "bool",
+    "tag:yaml.org,2002:null": "null",
+}
+_CONTAINER_TAGS = {None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
+
+
+def _explicit(text: str, tag: str, line: int, col: int, file: Path) -> object:
+    kind = _SUPPORTED_TAGS.get(tag)
+    if kind == "str":
+        return text
+    value = _read12(text)
+    ok = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, int | float) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "null": value is None,
+    }.get(kind or "", False)
+    if kind is None:
+        raise LoadError(file, line, col, f"YAML tag {tag!r} is not supported; remove it")
+    if not ok:
+        raise LoadError(file, line, col, f"{text!r} is not a valid {tag}")
+    return float(value) if kind == "float" else value  # type: ignore[arg-type]
+
+
+class _Frame:
+    __slots__ = ("anchor", "dup", "key", "key_pos", "pos", "size", "value")
+
+    def __init__(self, value: Any, pos: Pos, anchor: str | None) -> None:
+        self.value = value
+        self.pos = pos
+        self.anchor = anchor
+        self.key: str | None = None  # pending key of a mapping
+        self.key_pos: tuple[int, int] = (0, 0)
+        self.size = 1
+
+
+def decode_utf8(raw: bytes, file: Path) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise LoadError(file, 1, 1, "file is UTF-16; save it as UTF-8")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise LoadError(
+            file,
+            line,
+            column,
+            f"file is not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
+        ) from None
+    return text
+
+
+def read_text(file: Path, limits: Limits = DEFAULT_LIMITS) -> str:
+    """A file's text, refusing oversized and non-UTF-8 files with a located message."""
+    try:
+        with file.open("rb") as fh:
+            raw = fh.read(limits.max_file_bytes + 1)
+    except OSError as exc:
+        raise LoadError(file, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
+    if len(raw) > limits.max_file_bytes:
+        raise LoadError(
+            file, 1, 1, f"file is larger than {limits.max_file_bytes // (1024 * 1024)} MiB"
+        )
+    return decode_utf8(raw, file)
+
+
+def load_documents(file: Path, limits: Limits = DEFAULT_LIMITS) -> list[Document]:
+    """Every document of one YAML file; raises LoadError for a file that is not usable YAML."""
+    return list(iter_documents(read_text(file, limits), file, limits))
+
+
+def iter_documents(text: str, file: Path, limits: Limits = DEFAULT_LIMITS) -> Iterator[Document]:
+    loader = _Loader(text)
+    try:
+        yield from _build(loader, file, limits)
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, text, file) from None
+    except yaml.YAMLError as exc:
+        raise LoadError(file, 1, 1, f"YAML error: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, file: Path) -> LoadError:
+    mark = exc.problem_mark or exc.context_mark
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    message = f"YAML syntax error: {exc.problem or 'invalid YAML'}"
+    if exc.context:
+        message += f" {exc.context}"
+        start = exc.context_mark
+        if start is not None and start.line + 1 != line:
+            message += f" that starts at line {start.line + 1}"
+    if mark is not None and 0 <= mark.index < len(text) and text[mark.index] == "\t":
+        message += "; tabs cannot indent YAML: use spaces"
+    return LoadError(file, line, col, message)
+
+
+def _build(loader: Any, file: Path, limits: Limits) -> Iterator[Document]:
+    get_event = loader.get_event
+    stack: list[_Frame] = []
+    anchors: dict[str, tuple[Any, Position, int]] = {}
+    alias_nodes = 0
+    index = 0
+    duplicates: list[tuple[tuple[str | int, ...], str, tuple[int, int], int]] = []
+    root: tuple[Any, Position] | None = None
+    Scalar = yaml.ScalarEvent
+    MappingStart = yaml.MappingStartEvent
+    SequenceStart = yaml.SequenceStartEvent
+    MappingEnd = yaml.MappingEndEvent
+    SequenceEnd = yaml.SequenceEndEvent
+    Alias = yaml.AliasEvent
+
+    def path_of_stack() -> tuple[str | int, ...]:
+        """The path of the innermost open container (each outer one is adding it now)."""
+        return tuple(
+            len(frame.value) if type(frame.value) is list else (frame.key or "")
+            for frame in stack[:-1]
+        )
+
+    def attach(value: Any, pos: Position, size: int, line: int, col: int) -> None:
+        nonlocal root
+        if not stack:
+            root = (value, pos)
+            return
+        top = stack[-1]
+        top.size += size
+        container = top.value
+        if type(container) is list:
+            container.append(value)
+            top.pos.children.append(pos)
+            return
+        if top.key is None:  # this node is a key
+            if not isinstance(value, str):
+                raise LoadError(file, line, col, "mapping keys must be strings")
+            top.key = value
+            top.key_pos = (line, col)
+            return
+        key = top.key
+        top.key = None
+        keys = top.pos.keys
+        assert keys is not None
+        if key in container:
+            duplicates.append((path_of_stack(), key, top.key_pos, keys[key][0]))
+        else:
+            keys[key] = top.key_pos
+            container[key] = value
+            top.pos.children[key] = pos
+
+    while True:
+        event = get_event()
+        if event is None:
+            break
+        cls = type(event)
+        if cls is Scalar:
+            mark = event.start_mark
+            line = mark.line + 1
+            col = mark.column + 1
+            text = event.value
+            if not event.style and event.implicit[0]:
+                value: Any = resolve_plain(text)
+            elif event.tag is None or event.tag == "!":
+                value = text
+            else:
+                value = _explicit(text, event.tag, line, col, file)
+            if stack and type(stack[-1].value) is dict and stack[-1].key is None:
+                # a key: keep its text exactly as written (``on:`` is the key "on")
+                value = text
+            if event.anchor:
+                anchors[event.anchor] = (value, (line, col), 1)
+            attach(value, (line, col), 1, line, col)
+        elif cls is MappingStart or cls is SequenceStart:
+            mark = event.start_mark
+            if event.tag not in _CONTAINER_TAGS:
+                raise LoadError(
+                    file, mark.line + 1, mark.column + 1, f"YAML tag {event.tag!r} is not supported"
+                )
+            if stack and type(stack[-1].value) is dict and stack[-1].key is None:
+                raise LoadError(
+                    file, mark.line + 1, mark.column + 1, "mapping keys must be strings"
+                )
+            if len(stack) >= limits.max_depth:
+                raise LoadError(
+                    file,
+                    mark.line + 1,
+                    mark.column + 1,
+                    f"nesting deeper than {limits.max_depth} levels",
+                )
+            is_map = cls is MappingStart
+            stack.append(
+                _Frame(
+                    {} if is_map else [], Pos(mark.line + 1, mark.column + 1, is_map), event.anchor
+                )
+            )
+        elif cls is MappingEnd or cls is SequenceEnd:
+            frame = stack.pop()
+            if frame.anchor:
+                anchors[frame.anchor] = (frame.value, frame.pos, frame.size)
+            attach(frame.value, frame.pos, frame.size, frame.pos.line, frame.pos.column)
+        elif cls is Alias:
+            mark = event.start_mark
+            line, col = mark.line + 1, mark.column + 1
+            if event.anchor not in anchors:  # libyaml reports this itself; belt and braces
+                raise LoadError(file, line, col, f"unknown alias *{event.anchor}")
+            value, pos, size = anchors[event.anchor]
+            alias_nodes += size
+            if alias_nodes > limits.max_alias_nodes:
+                raise LoadError(
+                    file,
+                    line,
+                    col,
+                    f"aliases expand to more than {limits.max_alias_nodes:,} nodes "
+                    "(an alias bomb?); write the values out",
+                )
+            if stack and type(stack[-1].value) is dict and stack[-1].key is None:
+                raise LoadError(file, line, col, "aliases cannot be used as mapping keys")
+            attach(copy.deepcopy(value), pos, size, line, col)
+        elif cls is yaml.DocumentEndEvent:
+            if root is not None:
+                yield Document(file, index, root[0], root[1], duplicates)
+            else:  # an empty document
+                yield Document(file, index, None, (event.start_mark.line + 1, 1), duplicates)
+            index += 1
+            root = None
+            duplicates = []
+            anchors = {}
+        elif cls is yaml.StreamEndEvent:
+            break

@@ -1,0 +1,68 @@
+"""Validation problems as text lines or JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from reconciler.model import Problem
+
+PathDisplay = Callable[[Path], str]
+
+
+def severity(problem: Problem, strict: bool) -> str:
+    return "error" if strict else problem.severity
+
+
+def line(problem: Problem, show: PathDisplay, strict: bool = False) -> str:
+    """``file.yaml:LINE:COL: Kind "name": field.path: message``; warnings say so."""
+    parts = []
+    loc = problem.location
+    if loc is not None:
+        where = show(loc.file)
+        if loc.line:
+            where += f":{loc.line}:{loc.column}"
+        parts.append(where)
+    if severity(problem, strict) == "warning":
+        parts.append("warning")
+    if problem.kind:
+        parts.append(
+            f'{problem.kind} "{problem.name}"' if problem.name is not None else problem.kind
+        )
+    if problem.field:
+        parts.append(problem.field)
+    parts.append(problem.message + _related(problem, show))
+    return ": ".join(parts)
+
+
+def _related(problem: Problem, show: PathDisplay) -> str:
+    rel = problem.related
+    if rel is None:
+        return ""
+    return f"; first at {show(rel.file)}:{rel.line}:{rel.column}"
+
+
+def as_dict(problem: Problem, show: PathDisplay, strict: bool = False) -> dict[str, Any]:
+    loc = problem.location
+    return {
+        "severity": severity(problem, strict),
+        "file": show(loc.file) if loc else None,
+        "line": loc.line if loc else None,
+        "column": loc.column if loc else None,
+        "kind": problem.kind,
+        "name": problem.name,
+        "field": problem.field or None,
+        "message": problem.message + _related(problem, show),
+    }
+
+
+def as_json(
+    problems: Sequence[Problem], show: PathDisplay, strict: bool, summary: dict[str, Any]
+) -> str:
+    return json.dumps(
+        dict(summary, problems=[as_dict(p, show, strict) for p in problems]),
+        indent=2,
+        ensure_ascii=False,
+    )

@@ -1,0 +1,307 @@
+"""The JSON Schemas: loading, one validator per kind, defaults, and readable messages.
+
+The schemas in ``schemas/`` are the single source of defaults (``default`` keywords) and the
+reference documentation (``description`` keywords).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from reconciler.load import Ambiguous
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def schema_dir() -> Path:
+    """``reconciler/schemas`` in an installed wheel, ``schemas/`` in a source checkout."""
+    for candidate in (_PACKAGE_DIR / "schemas", _PACKAGE_DIR.parent / "schemas"):
+        if (candidate / "config.schema.json").is_file():
+            return candidate
+    raise FileNotFoundError("the JSON Schemas of reconciler are missing from the installation")
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    with (schema_dir() / name).open(encoding="utf-8") as fh:
+        schema: dict[str, Any] = json.load(fh)
+    return schema
+
+
+@cache
+def validator(name: str) -> Draft202012Validator:
+    """One validator per schema for the whole run (building one per document is slow)."""
+    return Draft202012Validator(load_schema(name))
+
+
+# --- defaults ------------------------------------------------------------------------------
+
+
+def with_defaults(schema: dict[str, Any], instance: Any) -> Any:
+    """A copy of ``instance`` with every missing optional property set to its schema default.
+
+    Defaults that are objects are filled in turn (``filters: {}`` becomes every filter with empty
+    ``include`` and ``exclude``), so the result is the complete, explicit attribute set.
+    """
+    if isinstance(instance, dict):
+        props = schema.get("properties")
+        if not props:
+            return instance
+        result = dict(instance)
+        for key, sub in props.items():
+            if key in result:
+                result[key] = with_defaults(sub, result[key])
+            elif "default" in sub:
+                result[key] = with_defaults(sub, copy.deepcopy(sub["default"]))
+        return result
+    if isinstance(instance, list):
+        items = schema.get("items")
+        if isinstance(items, dict) and ("properties" in items or "items" in items):
+            return [with_defaults(items, v) for v in instance]
+        return list(instance)
+    return instance
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchemaError:
+    path: tuple[str | int, ...]
+    message: str
+    on_key: bool = False  # point at the mapping key rather than its value
+
+
+def _plain_strings(values: Any) -> bool:
+    return type(values) is list and all(type(v) is str and v for v in values)
+
+
+def _fast_view(data: Any) -> Any:
+    """Shrink long lists of plain non-empty strings before jsonschema sees them.
+
+    Checking 100,000 strings in Python takes milliseconds; jsonschema takes most of a second.
+    A list that passes this check can only pass its ``items: {type: string, minLength: 1}``
+    schema, so validating one element of it is enough. Anything else goes through whole.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("tags"), list):
+        return data
+    tags = []
+    for tag in data["tags"]:
+        if isinstance(tag, dict):
+            values = tag.get("allowedValues")
+            if isinstance(values, list) and len(values) > 16 and _plain_strings(values):
+                tag = dict(tag, allowedValues=values[:1])
+        tags.append(tag)
+    return dict(data, tags=tags)
+
+
+def schema_errors(schema_name: str, data: Any) -> list[SchemaError]:
+    """Every schema problem of one document, as located, readable messages."""
+    out: list[SchemaError] = []
+    for error in validator(schema_name).iter_errors(_fast_view(data)):
+        out.extend(_translate(error))
+    unique: dict[tuple[tuple[str | int, ...], str], SchemaError] = {}
+    for e in out:
+        unique.setdefault((e.path, e.message), e)
+    return list(unique.values())
+
+
+_PATTERN_NAMES = {
+    "^[0-9a-fA-F]{8}-": "a UUID",
+    "^[A-Za-z_][A-Za-z0-9_]*$": "an environment variable name (letters, digits, _)",
+    r"^[^@\s]+@[^@\s]+$": "an e-mail address",
+    "^[A-Za-z0-9][A-Za-z0-9_.-]*$": "an org slug (letters, digits, '-', '_', '.')",
+}
+
+_TYPE_NAMES = {
+    "string": "a string",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+
+
+def describe(value: Any) -> str:
+    """A value as the user wrote it, short."""
+    if isinstance(value, Ambiguous):
+        return value.text
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return json.dumps(text, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return type(value).__name__
+
+
+def _reading(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {'true' if value else 'false'}"
+    if isinstance(value, int):
+        return f"the number {value}"
+    if isinstance(value, float):
+        return f"the number {value:g}"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, tuple):
+        return f"the special key {value[1]!r}"
+    return "a date"
+
+
+def ambiguity_message(value: Ambiguous, expected: str) -> str:
+    both = (
+        f"YAML 1.2 reads {value.text} as {_reading(value.as12)} "
+        f"but YAML 1.1 as {_reading(value.as11)}"
+    )
+    if expected == "string":
+        return f'{both}; quote it: "{value.text}"'
+    if expected == "boolean":
+        return f"{both}; write true or false"
+    return f"{both}; write it unambiguously"
+
+
+def _expected(schema_type: Any) -> list[str]:
+    return [schema_type] if isinstance(schema_type, str) else list(schema_type)
+
+
+def _translate_branch(error: ValidationError) -> Iterator[SchemaError]:
+    """The errors of the alternative the author meant: the one whose type fits the value."""
+    branches: dict[Any, list[ValidationError]] = {}
+    for sub in error.context or []:
+        branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+    depth = len(error.absolute_path)
+    for errors in branches.values():
+        mismatch = any(
+            e.validator in ("type", "const") and len(e.absolute_path) == depth for e in errors
+        )
+        if not mismatch:
+            for e in errors:
+                yield from _translate(e)
+            return
+    yield from _translate(best_match(error.context or []))
+
+
+def field_path(data: Any, path: tuple[str | int, ...]) -> str:
+    """``tags[app_id].allowedValues[3]``: tag entries are named by their key, not their index."""
+    out = ""
+    node = data
+    for step in path:
+        if isinstance(step, int):
+            label: str | int = step
+            if isinstance(node, list) and 0 <= step < len(node):
+                item = node[step]
+                if isinstance(item, dict) and isinstance(item.get("key"), str) and item["key"]:
+                    label = item["key"]
+                node = item
+            else:
+                node = None
+            out += f"[{label}]"
+        else:
+            out += f".{step}" if out else step
+            node = node.get(step) if isinstance(node, dict) else None
+    return out
+
+
+def _translate(error: ValidationError) -> Iterator[SchemaError]:
+    path = tuple(error.absolute_path)
+    instance: Any = error.instance
+    kw = error.validator
+    value: Any = error.validator_value
+    schema = error.schema if isinstance(error.schema, dict) else {}
+
+    if isinstance(instance, Ambiguous) and kw in ("type", "enum", "const", "oneOf"):
+        types = _expected(schema.get("type", "string"))
+        yield SchemaError(path, ambiguity_message(instance, types[0]))
+        return
+    if kw == "additionalProperties":
+        known = list(schema.get("properties", {}))
+        for key in instance:
+            if key in known:
+                continue
+            hint = difflib.get_close_matches(str(key), known, n=1)
+            more = f'; did you mean "{hint[0]}"?' if hint else f" (known: {', '.join(known)})"
+            yield SchemaError((*path, key), f'unknown field "{key}"{more}', on_key=True)
+        return
+    if kw == "required":
+        for prop in value:
+            if isinstance(instance, dict) and prop not in instance:
+                yield SchemaError(path, f'missing required field "{prop}"')
+        return
+    if kw == "type":
+        types = _expected(value)
+        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
+        message = f"expected {wanted}, got {describe(instance)}"
+        if ("string" in types and isinstance(instance, bool | int | float)) or (
+            "string" in types and instance is None
+        ):
+            message += f'; quote it: "{describe(instance)}"'
+        yield SchemaError(path, message)
+        return
+    if kw == "enum":
+        choices = ", ".join(str(v) for v in value)
+        yield SchemaError(path, f"must be one of {choices}; got {describe(instance)}")
+        return
+    if kw == "const" and "webhookUrl" in path:  # never echo what may be a secret
+        yield SchemaError(path, 'must be "": a webhook URL never belongs in a file')
+        return
+    if kw == "const":
+        yield SchemaError(path, f"must be {describe(value)}; got {describe(instance)}")
+        return
+    if kw == "minimum":
+        yield SchemaError(path, f"must be {value} or more; got {describe(instance)}")
+        return
+    if kw == "minLength":
+        yield SchemaError(path, "must not be empty")
+        return
+    if kw == "maxLength":
+        yield SchemaError(path, f"must be at most {value} characters long")
+        return
+    if kw == "minItems":
+        yield SchemaError(path, "must not be empty" if value == 1 else f"needs {value} entries")
+        return
+    if kw == "pattern":
+        name = next((n for p, n in _PATTERN_NAMES.items() if str(value).startswith(p)), None)
+        what = name or f"the pattern {value}"
+        yield SchemaError(path, f"{describe(instance)} is not {what}")
+        return
+    if kw == "oneOf" and path and path[-1] == "webhookUrl" and isinstance(instance, str):
+        yield SchemaError(
+            path,
+            "webhook URLs are secrets and must not be written in files: "
+            'use {fromEnv: VARIABLE_NAME} (or "" for none)',
+        )
+        return
+    if kw == "oneOf" and path == ("prune",):
+        if isinstance(instance, list):
+            for sub in error.context or []:
+                if sub.validator != "type":
+                    yield from _translate(sub)
+            return
+        yield SchemaError(path, f"must be true, false or a list of kinds; got {describe(instance)}")
+        return
+    if kw in ("oneOf", "anyOf") and error.context:
+        yield from _translate_branch(error)
+        return
+    yield SchemaError(path, error.message)

@@ -1,0 +1,168 @@
+"""Settings: flag > environment > reconciler.yaml > default, plus the safety rule.
+
+The safety rule: when reconciler.yaml sets ``org`` or ``api`` and the environment sets a
+*different* value, stop unless a flag decides. Exported credentials then never turn an example
+directory into writes to a real org, and a repository that says ``api: sandbox`` never "applies"
+into a throwaway database in production CI.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from reconciler.errors import ConfigError
+
+DEFAULT_API = "https://api.infracost.io/v1"
+SANDBOX = "sandbox"
+DEFAULT_PRUNE_LIMIT = 5
+CONFIG_NAME = "reconciler.yaml"
+
+ENV_TOKEN = "INFRACOST_SERVICE_TOKEN"
+ENV_ORG = "INFRACOST_ORG"
+ENV_API = "INFRACOST_API_URL"
+
+
+class Secret:
+    """A string that never shows itself in repr, str or f-strings."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    dir: Path
+    config_file: Path | None
+    org: str | None
+    api: str
+    token: Secret | None = field(repr=False)
+    prune: bool | tuple[str, ...] = False
+    prune_limit: int = DEFAULT_PRUNE_LIMIT
+    exclude: tuple[str, ...] = ()
+    hygiene: Mapping[str, Any] = field(default_factory=dict)
+    origin: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_sandbox(self) -> bool:
+        return self.api == SANDBOX
+
+
+def _normalize_api(value: str) -> str:
+    value = value.strip()
+    return SANDBOX if value.lower() == SANDBOX else value.rstrip("/")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_api_url(api: str, origin: str) -> str:
+    """Refuse anything but https, except plain http to a loopback address."""
+    if api == SANDBOX:
+        return api
+    parts = urlsplit(api)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"api {api!r} (from {origin}) is not an http(s) URL or 'sandbox'", "api")
+    if parts.username or parts.password:
+        raise ConfigError(f"the api URL (from {origin}) must not carry credentials", "api")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"api {api!r} (from {origin}) uses plain http; only https is allowed, "
+            "except for loopback addresses",
+            "api",
+        )
+    return api
+
+
+def _pick(
+    name: str,
+    flag: str | None,
+    env_name: str,
+    env: Mapping[str, str],
+    config: Mapping[str, Any],
+    config_label: str,
+    normalize: Any = lambda v: v,
+) -> tuple[str | None, str]:
+    """Resolve one value and say where it came from; apply the safety rule."""
+    env_value = env.get(env_name) or None
+    config_value = config.get(name)
+    if flag is not None:
+        return normalize(flag), f"--{name}"
+    if (
+        env_value is not None
+        and config_value is not None
+        and normalize(env_value) != normalize(config_value)
+    ):
+        raise ConfigError(
+            f'{config_label} sets {name} "{normalize(config_value)}" but the environment '
+            f'sets {env_name}="{normalize(env_value)}"; pass --{name} to choose one '
+            f"(or unset {env_name})",
+            field=name,
+        )
+    if env_value is not None:
+        return normalize(env_value), env_name
+    if config_value is not None:
+        return normalize(config_value), config_label
+    return None, "default"
+
+
+def resolve(
+    directory: Path,
+    *,
+    flag_org: str | None,
+    flag_api: str | None,
+    env: Mapping[str, str],
+    config: Mapping[str, Any] | None,
+    config_file: Path | None,
+    config_label: str = CONFIG_NAME,
+) -> Settings:
+    """Combine flags, environment and the (already validated) config into Settings."""
+    cfg: Mapping[str, Any] = config or {}
+    org, org_origin = _pick("org", flag_org, ENV_ORG, env, cfg, config_label)
+    api, api_origin = _pick("api", flag_api, ENV_API, env, cfg, config_label, _normalize_api)
+    if api is None:
+        api, api_origin = DEFAULT_API, "default"
+    check_api_url(api, api_origin)
+    token_value = env.get(ENV_TOKEN) or None
+    prune_raw = cfg.get("prune", False)
+    prune: bool | tuple[str, ...] = (
+        tuple(prune_raw) if isinstance(prune_raw, list) else bool(prune_raw)
+    )
+    return Settings(
+        dir=directory,
+        config_file=config_file,
+        org=org,
+        api=api,
+        token=Secret(token_value) if token_value else None,
+        prune=prune,
+        prune_limit=int(cfg.get("pruneLimit", DEFAULT_PRUNE_LIMIT)),
+        exclude=tuple(cfg.get("exclude", ())),
+        hygiene=dict(cfg.get("hygiene", {})),
+        origin={"org": org_origin, "api": api_origin},
+    )

@@ -1,0 +1,411 @@
+"""Documents -> desired resources, with every problem found at once and located.
+
+Schema checks come from ``schemas``; this module adds what a schema cannot say: unique
+identities and pins, values read from files, repeated set members and tag keys, regexes that
+both engines accept, and the rules that tie attributes together.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler import regexes
+from reconciler.discover import resource_files
+from reconciler.kinds import KINDS, Kind
+from reconciler.load import DEFAULT_LIMITS, Document, Limits, LoadError, load_documents
+from reconciler.model import (
+    CustomPropertiesTable,
+    DesiredState,
+    Location,
+    Problem,
+    Resource,
+    SecretRef,
+    Severity,
+)
+from reconciler.schemas import field_path, load_schema, schema_errors, with_defaults
+from reconciler.sources import DataError, read_table, read_values, resolve_inside
+
+MAX_REPEATS_LISTED = 20  # per list: beyond this, one line says how many more
+_ABSENT_KEYS = {"kind", "name", "id", "absent"}
+_THRESHOLDS = ("increaseThreshold", "increasePercentThreshold", "totalThreshold")
+
+
+@dataclass
+class _Reporter:
+    """Collects problems for one document."""
+
+    problems: list[Problem]
+    doc: Document
+    kind: str | None = None
+    name: str | None = None
+
+    def add(
+        self,
+        severity: Severity,
+        path: tuple[str | int, ...],
+        message: str,
+        *,
+        on_key: bool = False,
+        at: Location | None = None,
+        related: Location | None = None,
+    ) -> None:
+        if at is None:
+            line, column = self.doc.locate(path, key=on_key)
+            at = Location(self.doc.file, line, column)
+        self.problems.append(
+            Problem(
+                severity,
+                at,
+                message,
+                kind=self.kind,
+                name=self.name,
+                field=field_path(self.doc.data, path),
+                related=related,
+            )
+        )
+
+    def error(self, path: tuple[str | int, ...], message: str, **kw: Any) -> None:
+        self.add("error", path, message, **kw)
+
+    def warning(self, path: tuple[str | int, ...], message: str, **kw: Any) -> None:
+        self.add("warning", path, message, **kw)
+
+
+@dataclass
+class _Seen:
+    """Identities and pins across the whole directory."""
+
+    names: dict[tuple[str, str], Location] = field(default_factory=dict)
+    pins: dict[str, tuple[str, str, Location]] = field(default_factory=dict)
+    custom_properties: Location | None = None
+
+
+def load_desired(
+    directory: Path,
+    *,
+    exclude: tuple[str, ...] = (),
+    limits: Limits = DEFAULT_LIMITS,
+) -> DesiredState:
+    """Read and check every resource file of a directory."""
+    problems: list[Problem] = []
+    resources: list[Resource] = []
+    table: CustomPropertiesTable | None = None
+    seen = _Seen()
+    files = resource_files(directory, exclude)
+    for file in files:
+        try:
+            documents = load_documents(file, limits)
+        except LoadError as exc:
+            problems.append(Problem("error", Location(file, exc.line, exc.column), exc.message))
+            continue
+        for doc in documents:
+            result = _check_document(doc, directory, seen, problems)
+            if isinstance(result, Resource):
+                resources.append(result)
+            elif isinstance(result, CustomPropertiesTable):
+                table = result
+    problems.sort(key=Problem.sort_key)
+    return DesiredState(tuple(resources), table, tuple(problems), len(files))
+
+
+def _check_document(
+    doc: Document, root: Path, seen: _Seen, problems: list[Problem]
+) -> Resource | CustomPropertiesTable | None:
+    r = _Reporter(problems, doc)
+    before = len(problems)
+    for path, key, (line, column), first in doc.duplicate_keys:
+        r.error(
+            (*path, key),
+            f'duplicate key "{key}" (first at line {first})',
+            at=Location(doc.file, line, column),
+        )
+    data = doc.data
+    if data is None:
+        return None  # an empty document, such as a trailing "---"
+    if not isinstance(data, dict):
+        r.error((), "a document must be a mapping with a kind")
+        return None
+    kind_name = data.get("kind")
+    if kind_name is None:
+        r.error((), f'missing "kind" (one of {", ".join(KINDS)})')
+        return None
+    kind = KINDS.get(kind_name) if isinstance(kind_name, str) else None
+    if kind is None:
+        hint = difflib.get_close_matches(str(kind_name), list(KINDS), n=1)
+        more = f'; did you mean "{hint[0]}"?' if hint else f" (one of {', '.join(KINDS)})"
+        r.error(("kind",), f'unknown kind "{kind_name}"{more}')
+        return None
+    r.kind = kind.name
+    name = data.get("name")
+    r.name = name if isinstance(name, str) else None
+
+    errors = schema_errors(kind.schema, data)
+    for e in errors:
+        r.error(e.path, e.message, on_key=e.on_key)
+
+    if not kind.named:
+        return _custom_properties(doc, r, root, seen, schema_ok=not errors)
+    _identity(doc, r, kind, seen)
+    if data.get("absent") is True:
+        _absent(r, data)
+        schema_ok = not errors
+        if not schema_ok or not r.name:
+            return None
+        return Resource(kind.name, r.name, {}, _at(doc, ()), data.get("id"), True, False)
+
+    sources: dict[str, Location] = {}
+    tags = data.get("tags")
+    resolved_tags: list[Any] | None = None
+    if kind.name == "TaggingPolicy" and isinstance(tags, list):
+        resolved_tags = _tags(doc, r, root, tags, sources)
+    if kind.name == "Guardrail":
+        _guardrail(r, data)
+    _sets(r, kind, data)
+    if isinstance(name, str) and name != name.strip():
+        r.warning(("name",), "has leading or trailing white space")
+
+    if any(p.severity == "error" for p in problems[before:]):
+        return None
+    return _resource(doc, kind, data, resolved_tags, sources)
+
+
+def _at(doc: Document, path: tuple[str | int, ...]) -> Location:
+    line, column = doc.locate(path)
+    return Location(doc.file, line, column)
+
+
+def _identity(doc: Document, r: _Reporter, kind: Kind, seen: _Seen) -> None:
+    data = doc.data
+    if r.name is not None:
+        here = _at(doc, ("name",))
+        first = seen.names.get((kind.name, r.name))
+        if first is not None:
+            r.error(("name",), "declared twice", related=first)
+        else:
+            seen.names[(kind.name, r.name)] = here
+    pin = data.get("id")
+    if isinstance(pin, str):
+        key = pin.lower()
+        other = seen.pins.get(key)
+        if other is not None:
+            r.error(("id",), f'pins the same object as {other[0]} "{other[1]}"', related=other[2])
+        else:
+            seen.pins[key] = (kind.name, r.name or "?", _at(doc, ("id",)))
+
+
+def _absent(r: _Reporter, data: dict[str, Any]) -> None:
+    for key in data:
+        if key == "protect" and data[key] is True:
+            r.error((key,), "forbids the deletion that absent: true asks for")
+        elif key not in _ABSENT_KEYS and key != "protect":
+            r.error((key,), "has no effect with absent: true; remove it", on_key=True)
+
+
+def _repeats(r: _Reporter, path: tuple[str | int, ...], values: Any, what: str) -> None:
+    """Inline duplicates in a set-like list are errors (the author wrote them twice)."""
+    if not isinstance(values, list):
+        return
+    first: dict[Any, int] = {}
+    repeats: list[int] = []
+    for i, value in enumerate(values):
+        if not isinstance(value, str):
+            continue
+        if value in first:
+            repeats.append(i)
+        else:
+            first[value] = i
+    for i in repeats[:MAX_REPEATS_LISTED]:
+        line = r.doc.locate((*path, first[values[i]]))[0]
+        r.error((*path, i), f'{what} "{values[i]}" is repeated (first at line {line})')
+    if len(repeats) > MAX_REPEATS_LISTED:
+        r.error(path, f"and {len(repeats) - MAX_REPEATS_LISTED} more repeated values")
+
+
+def _sets(r: _Reporter, kind: Kind, data: dict[str, Any]) -> None:
+    for spec in kind.set_fields:
+        if spec[:1] == ("tags",):
+            continue  # allowedValues are checked with their tag
+        for path, values in _expand(data, spec):
+            _repeats(r, path, values, "value")
+
+
+def _expand(
+    node: Any, spec: tuple[str, ...], prefix: tuple[str | int, ...] = ()
+) -> Iterable[tuple[tuple[str | int, ...], Any]]:
+    if not spec:
+        yield prefix, node
+        return
+    head, rest = spec[0], spec[1:]
+    if head == "*" and isinstance(node, dict):
+        for key, child in node.items():
+            yield from _expand(child, rest, (*prefix, key))
+    elif head == "[]" and isinstance(node, list):
+        for i, child in enumerate(node):
+            yield from _expand(child, rest, (*prefix, i))
+    elif isinstance(node, dict) and head in node:
+        yield from _expand(node[head], rest, (*prefix, head))
+
+
+def _tags(
+    doc: Document, r: _Reporter, root: Path, tags: list[Any], sources: dict[str, Location]
+) -> list[Any]:
+    """Check each tag rule; return the tags with allowedValuesFrom read into allowedValues."""
+    keys: dict[str, int] = {}
+    resolved: list[Any] = []
+    for i, tag in enumerate(tags):
+        resolved.append(tag)
+        if not isinstance(tag, dict):
+            continue
+        path: tuple[str | int, ...] = ("tags", i)
+        key = tag.get("key")
+        if isinstance(key, str):
+            if key in keys:
+                line = doc.locate(("tags", keys[key], "key"))[0]
+                r.error((*path, "key"), f'tag key "{key}" is repeated (first at line {line})')
+            else:
+                keys[key] = i
+        value_type = tag.get("valueType", "ANY")
+        inline = tag.get("allowedValues")
+        from_file = tag.get("allowedValuesFrom")
+        regex = tag.get("allowedRegex")
+        if value_type == "LIST":
+            if inline is not None and from_file is not None:
+                r.error(path, "use allowedValues or allowedValuesFrom, not both")
+            elif inline is None and from_file is None:
+                r.error(path, "valueType LIST needs allowedValues or allowedValuesFrom")
+            elif inline is not None:
+                if inline == []:
+                    r.error((*path, "allowedValues"), "valueType LIST needs at least one value")
+                _repeats(r, (*path, "allowedValues"), inline, "allowed value")
+        elif value_type in ("ANY", "REGEX"):
+            for attr in ("allowedValues", "allowedValuesFrom"):
+                if tag.get(attr) not in (None, []):
+                    r.error(
+                        (*path, attr),
+                        f"is only used with valueType LIST (this tag is {value_type})",
+                    )
+        if value_type == "REGEX":
+            if isinstance(regex, str) or regex is None:
+                for finding in regexes.check(regex or ""):
+                    r.add(
+                        finding.severity,
+                        (*path, "allowedRegex") if regex else path,
+                        finding.message,
+                    )
+        elif regex not in (None, "") and value_type in ("ANY", "LIST"):
+            r.error(
+                (*path, "allowedRegex"),
+                f"is only used with valueType REGEX (this tag is {value_type})",
+            )
+        if value_type == "LIST" and isinstance(from_file, dict) and inline is None:
+            values = _values_from(doc, r, root, (*path, "allowedValuesFrom"), from_file)
+            if values is not None and isinstance(key, str):
+                resolved[-1] = {k: v for k, v in tag.items() if k != "allowedValuesFrom"}
+                resolved[-1]["allowedValues"] = values
+                sources[key] = _at(doc, (*path, "allowedValuesFrom"))
+    return resolved
+
+
+def _values_from(
+    doc: Document, r: _Reporter, root: Path, path: tuple[str | int, ...], ref: dict[str, Any]
+) -> list[str] | None:
+    file, column = ref.get("file"), ref.get("column")
+    if not isinstance(file, str) or not (column is None or isinstance(column, str)):
+        return None  # the schema has said why
+    try:
+        target = resolve_inside(root, doc.file, file)
+        if target.suffix.lower() == ".txt" and column is not None:
+            r.error((*path, "column"), "is only used with a .csv file")
+            return None
+        got = read_values(target, column)
+    except DataError as exc:
+        if exc.file is not None and exc.line:
+            r.error(path, f"{exc.message}", at=Location(exc.file, exc.line, 1))
+        else:
+            where = (*path, "column") if "column" in exc.message else (*path, "file")
+            r.error(where, exc.message)
+        return None
+    if not got.values:
+        r.error((*path, "file"), f'"{file}" holds no values')
+        return None
+    if got.duplicates:
+        value, first, line = got.duplicates[0]
+        r.warning(
+            path,
+            f'{len(got.duplicates)} repeated value(s) in "{file}" removed '
+            f'(first: "{value}" at lines {first} and {line})',
+        )
+    if got.empty_lines:
+        r.warning(
+            path,
+            f'{len(got.empty_lines)} empty value(s) in "{file}" skipped '
+            f"(first at line {got.empty_lines[0]})",
+        )
+    return got.values
+
+
+def _guardrail(r: _Reporter, data: dict[str, Any]) -> None:
+    if data.get("scope") == "REPO":
+        r.warning(
+            ("scope",),
+            "REPO is accepted for older clients; Infracost documents PULL_REQUEST and PROJECT",
+        )
+    if all(data.get(t) is None for t in _THRESHOLDS):
+        r.warning((), "has no threshold, so it never triggers")
+
+
+def _resource(
+    doc: Document,
+    kind: Kind,
+    data: dict[str, Any],
+    tags: list[Any] | None,
+    sources: dict[str, Location],
+) -> Resource:
+    body = dict(data)
+    if tags is not None:
+        body["tags"] = tags
+    full = with_defaults(load_schema(kind.schema), body)
+    for secret in kind.secret_fields:
+        value = full.get(secret)
+        if isinstance(value, dict):
+            full[secret] = SecretRef(value["fromEnv"], value.get("default"))
+    for tag in full.get("tags", ()):
+        tag.pop("allowedValuesFrom", None)
+    attributes = {k: v for k, v in full.items() if k not in kind.tool_only}
+    return Resource(
+        kind=kind.name,
+        name=data["name"],
+        attributes=attributes,
+        location=_at(doc, ()),
+        id=data.get("id"),
+        absent=False,
+        protect=bool(data.get("protect", False)),
+        sources=sources,
+    )
+
+
+def _custom_properties(
+    doc: Document, r: _Reporter, root: Path, seen: _Seen, *, schema_ok: bool
+) -> CustomPropertiesTable | None:
+    here = _at(doc, ())
+    if seen.custom_properties is not None:
+        r.error((), "only one CustomProperties document is allowed", related=seen.custom_properties)
+        return None
+    seen.custom_properties = here
+    file = doc.data.get("file")
+    if not schema_ok or not isinstance(file, str):
+        return None
+    try:
+        target = resolve_inside(root, doc.file, file)
+        table = read_table(target)
+    except DataError as exc:
+        if exc.file is not None and exc.line:
+            r.error(("file",), exc.message, at=Location(exc.file, exc.line, 1))
+        else:
+            r.error(("file",), exc.message)
+        return None
+    return CustomPropertiesTable(here, target, table.header, table.rows, table.digest)

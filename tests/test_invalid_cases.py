@@ -1,0 +1,49 @@
+"""The corpus of bad inputs: each case's exact messages and locations.
+
+A case is ``tests/cases/invalid/<name>/`` with ``dir/`` (the desired-state directory),
+``expected.txt`` (the exact output of ``reconciler validate dir``), and optionally ``env``
+(KEY=VALUE lines) and ``args`` (extra flags). Regenerate an expectation only after reading
+the new output: ``REGENERATE=1 pytest tests/test_invalid_cases.py``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from reconciler.cli import main
+
+CASES = Path(__file__).parent / "cases" / "invalid"
+
+
+def _run(case: Path) -> tuple[int, str, str]:
+    env: dict[str, str] = {}
+    if (case / "env").exists():
+        for line in (case / "env").read_text().splitlines():
+            key, _, value = line.partition("=")
+            env[key] = value
+    args = (case / "args").read_text().split() if (case / "args").exists() else []
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["validate", "dir", *args], stdout=out, stderr=err, env=env, cwd=case)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir()), ids=str)
+def test_invalid_case(case: str) -> None:
+    path = CASES / case
+    code, out, err = _run(path)
+    expected_file = path / "expected.txt"
+    if os.environ.get("REGENERATE"):
+        expected_file.write_text(out)
+    assert err == ""
+    assert "Traceback" not in out
+    assert out == expected_file.read_text()
+    assert code == 1
+    assert out.splitlines()[-1].startswith("Invalid: ")
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(list(CASES.iterdir())) >= 30
