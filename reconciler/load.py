@@ -252,7 +252,9 @@ def _same(a: object, b: object) -> bool:
 
 def resolve_plain(text: str) -> object:
     """The value of a plain (unquoted, untagged) scalar, or ``Ambiguous`` if 1.1 and 1.2 differ."""
-    if not text or text[0] not in _SPECIAL_START:
+    if not text:
+        return None
+    if text[0] not in _SPECIAL_START:
         return text
     as12 = _read12(text)
     as11 = _read11(text)

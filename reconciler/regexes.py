@@ -10,16 +10,24 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-import re2
-import regress
+from functools import cache
+from typing import Any
 
 from reconciler.model import Severity
 
 ALLOWED_FLAGS = "ims"
 _SLASHED = re.compile(r"/(?P<body>.*)/(?P<flags>[A-Za-z]*)", re.DOTALL)
-_RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # RE2 would print every failure to stderr
+
+
+@cache
+def _engines() -> tuple[Any, Any, Any]:
+    """Imported on first use: most directories have few regexes, and start-up counts."""
+    import re2
+    import regress
+
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print every failure to stderr
+    return regress, re2, options
 
 
 @dataclass(frozen=True)
@@ -49,12 +57,13 @@ def check(pattern: str) -> list[RegexFinding]:
                 "and drops the others",
             )
         ]
+    regress, re2, re2_options = _engines()
     try:
         regress.Regex(body, flags)
     except Exception as exc:  # regress raises its own error type with the reason
         return [RegexFinding("error", f"not a valid ECMAScript regex: {exc}")]
     try:
-        re2.compile(f"(?{flags}){body}" if flags else body, _RE2_OPTIONS)
+        re2.compile(f"(?{flags}){body}" if flags else body, re2_options)
     except Exception as exc:
         reason = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else exc
         return [

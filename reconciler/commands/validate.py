@@ -5,13 +5,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from reconciler.config import load_config
 from reconciler.context import Context
-from reconciler.errors import ConfigError, InputError
-from reconciler.model import Problem
-from reconciler.render import problems as render
-from reconciler.settings import resolve
-from reconciler.validate import load_desired
 
 HELP = "check the desired-state files: every problem at once, located by file, line and field"
 
@@ -31,6 +25,14 @@ def _plural(n: int, word: str) -> str:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    # Imported here, not at the top: every command's module is imported to build --help.
+    from reconciler.config import load_config
+    from reconciler.errors import ConfigError, InputError
+    from reconciler.model import Problem
+    from reconciler.render import problems as render
+    from reconciler.settings import resolve
+    from reconciler.validate import load_desired
+
     directory = ctx.cwd / args.dir
     if not directory.is_dir():
         raise InputError(f"{args.dir}: not a directory")
