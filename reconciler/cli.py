@@ -18,6 +18,7 @@ from reconciler import __version__
 from reconciler.commands import COMMANDS
 from reconciler.context import Context
 from reconciler.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, ReconcilerError, UsageError
+from reconciler.settings import ENV_TOKEN
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,7 +110,7 @@ def main(
         code: int = args.run(args, ctx)
         return code
     except ReconcilerError as exc:
-        print(f"Error: {exc}", file=err)
+        print(_scrub(f"Error: {exc}", environ), file=err)
         return exc.exit_code
     except KeyboardInterrupt:
         print("Interrupted.", file=err)
@@ -118,10 +119,16 @@ def main(
         return 0
     except Exception as exc:  # the boundary for bugs: one line, the traceback only with --debug
         if debug:
-            traceback.print_exc(file=err)
-        print(
+            print(_scrub(traceback.format_exc(), environ), file=err, end="")
+        message = (
             f"Internal error: {type(exc).__name__}: {exc}. This is a bug in reconciler; "
-            "run again with --debug for the traceback.",
-            file=err,
+            "run again with --debug for the traceback."
         )
+        print(_scrub(message, environ), file=err)
         return EXIT_INTERNAL
+
+
+def _scrub(text: str, env: Mapping[str, str]) -> str:
+    """Last line of defence: the token never reaches the terminal, whatever raised."""
+    token = env.get(ENV_TOKEN)
+    return text.replace(token, "***") if token and len(token) >= 8 else text

@@ -85,6 +85,22 @@ def test_internal_error_exits_3_with_one_line() -> None:
     assert "RuntimeError: boom" in err and "Traceback" not in err
 
 
+class _Leaky(_Broken):
+    @staticmethod
+    def run(args: argparse.Namespace, ctx: Context) -> int:
+        raise RuntimeError(f"request failed with {ctx.env['INFRACOST_SERVICE_TOKEN']}")
+
+
+def test_the_token_never_reaches_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(COMMANDS, "leaky", _Leaky())
+    env = {"INFRACOST_SERVICE_TOKEN": "ics_v1_0123456789abcdef"}
+    for args in (["leaky"], ["leaky", "--debug"]):
+        code, out, err = run(*args, env=env)
+        assert code == 3
+        assert "0123456789abcdef" not in out + err
+        assert "***" in err
+
+
 @pytest.mark.usefixtures("broken_command")
 def test_debug_shows_the_traceback() -> None:
     code, _, err = run("broken", "--debug")
