@@ -48,6 +48,8 @@ def check(pattern: str) -> list[RegexFinding]:
     if pattern == "":
         return [RegexFinding("error", "valueType REGEX needs a non-empty allowedRegex")]
     body, flags = split_flags(pattern)
+    if body == "":
+        return [RegexFinding("error", "the pattern is empty, so it matches every value")]
     bad = sorted({f for f in flags if f not in ALLOWED_FLAGS})
     if bad:
         return [
@@ -78,8 +80,8 @@ def check(pattern: str) -> list[RegexFinding]:
         return [
             RegexFinding(
                 "warning",
-                f"unanchored: Infracost accepts any value that merely contains a match "
-                f'(/{body}/ accepts "x{body}x" too); write ^(...)$ to match the whole value',
+                "unanchored: Infracost accepts any value that merely contains a match; "
+                "write ^(...)$ to match the whole value",
             )
         ]
     return []

@@ -232,8 +232,10 @@ def _translate(error: ValidationError) -> Iterator[SchemaError]:
     schema = error.schema if isinstance(error.schema, dict) else {}
 
     if isinstance(instance, Ambiguous) and kw in ("type", "enum", "const", "oneOf"):
-        types = _expected(schema.get("type", "string"))
-        yield SchemaError(path, ambiguity_message(instance, types[0]))
+        branches = schema.get("oneOf", [schema])
+        types = [t for b in branches for t in _expected(b.get("type", "string"))]
+        expected = "boolean" if "boolean" in types else types[0]
+        yield SchemaError(path, ambiguity_message(instance, expected))
         return
     if kw == "additionalProperties":
         known = list(schema.get("properties", {}))
@@ -253,10 +255,8 @@ def _translate(error: ValidationError) -> Iterator[SchemaError]:
         types = _expected(value)
         wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
         message = f"expected {wanted}, got {describe(instance)}"
-        if ("string" in types and isinstance(instance, bool | int | float)) or (
-            "string" in types and instance is None
-        ):
-            message += f'; quote it: "{describe(instance)}"'
+        if "string" in types and (isinstance(instance, bool | int | float) or instance is None):
+            message += "; quote it to keep it as written"
         yield SchemaError(path, message)
         return
     if kw == "enum":
@@ -280,6 +280,9 @@ def _translate(error: ValidationError) -> Iterator[SchemaError]:
         return
     if kw == "minItems":
         yield SchemaError(path, "must not be empty" if value == 1 else f"needs {value} entries")
+        return
+    if kw == "pattern" and "webhookUrl" in path:  # never echo what may be a secret
+        yield SchemaError(path, "is not an environment variable name (letters, digits, _)")
         return
     if kw == "pattern":
         name = next((n for p, n in _PATTERN_NAMES.items() if str(value).startswith(p)), None)

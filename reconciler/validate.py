@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import math
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -376,6 +377,16 @@ def _guardrail(r: _Reporter, data: dict[str, Any]) -> None:
         )
     if all(data.get(t) is None for t in _THRESHOLDS):
         r.warning((), "has no threshold, so it never triggers")
+    for name in _THRESHOLDS:
+        value = data.get(name)
+        if isinstance(value, float) and not math.isfinite(value):
+            r.error((name,), f"must be a finite number; got {value}")
+    percent = data.get("increasePercentThreshold")
+    if isinstance(percent, int | float) and not isinstance(percent, bool) and 0 < percent < 1:
+        r.warning(
+            ("increasePercentThreshold",),
+            f"is in whole percent: {percent} means {percent} %, not {percent * 100:g} %",
+        )
 
 
 def _resource(

@@ -162,7 +162,12 @@ def test_discovery_skips_dot_directories_config_and_excludes(tmp_path: Path) -> 
     assert out == "Valid: 1 Guardrail in 1 file.\n"
 
 
-def test_empty_directory_is_valid(tmp_path: Path) -> None:
+def test_a_directory_with_nothing_to_validate_is_an_error(tmp_path: Path) -> None:
+    # a wrong working directory in CI must not look green
+    code, out, err = run("validate", ".", cwd=tmp_path)
+    assert (code, out) == (1, "")
+    assert err.startswith("Error: .: no reconciler.yaml and no resource files")
+    (tmp_path / "reconciler.yaml").write_text("org: acme\n")
     assert run("validate", ".", cwd=tmp_path) == (0, "Valid: no resources in 0 files.\n", "")
 
 

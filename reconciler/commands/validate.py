@@ -48,11 +48,16 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             config_file=config.path,
         )
     except ConfigError as exc:
-        problems.append(
-            Problem("error", config.location(exc.field), str(exc), field=exc.field or "")
-        )
+        from_flag = exc.field is not None and getattr(args, exc.field, None) is not None
+        where = None if from_flag else config.location(exc.field)
+        problems.append(Problem("error", where, str(exc), field=exc.field or ""))
     exclude = tuple(config.data.get("exclude", ()))
     state = load_desired(directory, exclude=exclude)
+    if config.path is None and state.files == 0:
+        raise InputError(
+            f"{args.dir}: no reconciler.yaml and no resource files (*.yaml, *.yml): "
+            "is this the desired-state directory?"
+        )
     problems.extend(state.problems)
     problems.sort(key=Problem.sort_key)
 
