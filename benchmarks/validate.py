@@ -86,10 +86,11 @@ def main() -> int:
         print(f"{args.values:,} allowed values, median of {args.runs} cold processes")
         empty = Path(tmp) / "empty"
         empty.mkdir()
+        (empty / "reconciler.yaml").write_text("org: bench\n")
         fixed = timed([py, "-m", "reconciler", "validate", str(empty)], args.runs)
         bare = timed([py, "-c", "import yaml"], args.runs)
         print(
-            f" fixed: validate of an empty directory {fixed:.3f} s "
+            f" fixed: validate of a directory with only reconciler.yaml {fixed:.3f} s "
             f"(interpreter + imports), interpreter + PyYAML {bare:.3f} s"
         )
         for label, directory, baseline_cmd in cases:
