@@ -6,7 +6,7 @@ import argparse
 from types import ModuleType
 from typing import Protocol
 
-from reconciler.commands import validate
+from reconciler.commands import sandbox, validate
 from reconciler.context import Context
 
 
@@ -25,4 +25,5 @@ def _check(module: ModuleType) -> Command:
 
 COMMANDS: dict[str, Command] = {
     "validate": _check(validate),
+    "sandbox": _check(sandbox),
 }
