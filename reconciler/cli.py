@@ -7,6 +7,7 @@ This is the only module that reads argv or decides exit codes; commands live in
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import traceback
@@ -99,6 +100,8 @@ def main(
         if args.command is None:
             parser.print_help(out)
             return 0
+        # urllib3 warns on every retry; the client reports what matters. --debug shows all.
+        logging.getLogger("urllib3").setLevel(logging.DEBUG if args.debug else logging.ERROR)
         ctx = Context(
             stdout=out,
             stderr=err,

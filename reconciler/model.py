@@ -83,3 +83,105 @@ class DesiredState:
     @property
     def warnings(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.severity == "warning")
+
+
+# --- the Plan ----------------------------------------------------------------------------
+
+Action = Literal["create", "update", "delete", "no-op"]
+Governance = Literal["tightening", "loosening", "mixed", "unknown", "neutral"]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """One object: its kind, name and (when known) its live id."""
+
+    kind: str
+    name: str
+    id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One attribute that changes. Sets carry what is added and removed, never what is not."""
+
+    path: str
+    before: Any = None
+    after: Any = None
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: int = 0
+    is_set: bool = False
+    secret: bool = False  # before/after are fingerprints
+    governance: Governance = "unknown"
+
+
+@dataclass(frozen=True)
+class Change:
+    action: Action
+    ref: Ref
+    fields: tuple[FieldChange, ...] = ()
+    governance: Governance = "neutral"
+    # What apply sends: the full attribute set on create, the changed top-level attributes
+    # (with unknown nested keys carried over) on update. Secrets appear as {"fromEnv": NAME,
+    # "fingerprint": ...}, never as values.
+    send: dict[str, Any] | None = None
+    live_fingerprint: str | None = None  # of the live object the change was computed from
+    reason: str = ""
+    unresolved: tuple[str, ...] = ()  # environment variables the change needs and lacks
+    source: Location | None = None
+
+
+@dataclass(frozen=True)
+class Unmanaged:
+    ref: Ref
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class CustomPropertiesChange:
+    """Custom properties cannot be read back: the CSV is compared with a baseline."""
+
+    status: Literal["no-op", "update", "sync"]  # sync: no baseline, unverifiable
+    baseline: str  # where the baseline came from, or "none"
+    added: tuple[str, ...] = ()  # first-column values only: other cells may be personal data
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    digest: str = ""
+    rows: int = 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    org: str
+    api: str
+    dir: str
+    changes: tuple[Change, ...]
+    unmanaged: tuple[Unmanaged, ...] = ()
+    warnings: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()  # the plan is refused: guards, ambiguity, bad pins
+    partial: bool = False
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    allow_mass_delete: bool = False
+    custom_properties: CustomPropertiesChange | None = None
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def has_changes(self) -> bool:
+        cp = self.custom_properties
+        return any(c.action != "no-op" for c in self.changes) or (
+            cp is not None and cp.status == "update"
+        )
+
+
+@dataclass(frozen=True)
+class LiveObject:
+    """One object as the API returned it."""
+
+    id: str
+    attributes: dict[str, Any]

@@ -182,6 +182,13 @@ class Table:
 def read_table(path: Path) -> Table:
     """The custom properties CSV: a header and at least one row, unique first-column values."""
     text, raw = _read(path)
+    return parse_table(text, path, raw)
+
+
+def parse_table(text: str, path: Path, raw: bytes | None = None) -> Table:
+    """``read_table`` on text already read (a baseline from git, for instance)."""
+    if raw is None:
+        raw = text.encode("utf-8")
     parsed = _parse_csv(text, path)
     header, rows = parsed.header, parsed.rows
     if not rows:

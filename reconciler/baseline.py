@@ -1,0 +1,107 @@
+"""Custom properties cannot be read back from the API, so plans compare the CSV with a baseline.
+
+The baseline is, in order: the CSV at a git ref (``--baseline REF``: the pull request's base,
+or the push's ``before`` commit in CI); else the record of the last successful upload in
+``.reconciler/`` (local runs); else there is none and the upload is ``sync (unverifiable)``.
+Rows are identified by their first column; only those identifiers are ever shown, since other
+cells may be personal data. The record keeps a hash per row, never the cells.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+from reconciler.errors import InputError
+from reconciler.model import CustomPropertiesChange, CustomPropertiesTable
+from reconciler.sources import DataError, parse_table
+
+RECORD = Path(".reconciler") / "custom-properties.json"
+
+
+def row_hashes(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> dict[str, str]:
+    """First column -> hash of the header and the whole row (a renamed column changes rows)."""
+    head = json.dumps(header, ensure_ascii=False)
+    return {
+        row[0]: hashlib.sha256((head + json.dumps(row, ensure_ascii=False)).encode()).hexdigest()
+        for row in rows
+    }
+
+
+def compare(
+    table: CustomPropertiesTable, before: dict[str, str], source: str
+) -> CustomPropertiesChange:
+    now = row_hashes(table.header, table.rows)
+    added = tuple(sorted(k for k in now if k not in before))
+    removed = tuple(sorted(k for k in before if k not in now))
+    changed = tuple(sorted(k for k in now if k in before and before[k] != now[k]))
+    return CustomPropertiesChange(
+        "update" if added or removed or changed else "no-op",
+        source,
+        added,
+        changed,
+        removed,
+        table.digest,
+        len(table.rows),
+    )
+
+
+def _git_file(directory: Path, ref: str, file: Path) -> str | None:
+    """The text of ``file`` at ``ref``, or None when it did not exist there."""
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(directory), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        verify = subprocess.run(
+            ["git", "-C", top, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            capture_output=True,
+            text=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        raise InputError(f"--baseline {ref}: {directory} is not inside a git repository") from None
+    if verify.returncode != 0:
+        raise InputError(f"--baseline {ref}: no such commit in this repository")
+    relative = file.resolve().relative_to(Path(top).resolve()).as_posix()
+    shown = subprocess.run(["git", "-C", top, "show", f"{ref}:{relative}"], capture_output=True)
+    if shown.returncode != 0:
+        return None
+    return shown.stdout.decode("utf-8-sig", errors="replace")
+
+
+def custom_properties_change(
+    directory: Path, table: CustomPropertiesTable, baseline_ref: str | None
+) -> CustomPropertiesChange:
+    if baseline_ref:
+        text = _git_file(directory, baseline_ref, table.file)
+        if text is None:
+            return compare(table, {}, f"git {baseline_ref} (no such file there)")
+        try:
+            parsed = parse_table(text, table.file)
+        except DataError as exc:
+            raise InputError(
+                f"--baseline {baseline_ref}: the custom properties CSV there is unusable: "
+                f"{exc.message}"
+            ) from None
+        return compare(table, row_hashes(parsed.header, parsed.rows), f"git {baseline_ref}")
+    record = directory / RECORD
+    if record.is_file():
+        try:
+            data = json.loads(record.read_text(encoding="utf-8"))
+            rows = dict(data["rows"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise InputError(f"{record}: damaged; delete it to plan without a baseline") from None
+        return compare(table, rows, "last upload (.reconciler/custom-properties.json)")
+    return CustomPropertiesChange("sync", "none", digest=table.digest, rows=len(table.rows))
+
+
+def write_record(directory: Path, table: CustomPropertiesTable) -> None:
+    """After a successful upload: remember row hashes (never the cells) for the next plan."""
+    record = directory / RECORD
+    record.parent.mkdir(parents=True, exist_ok=True)
+    data = {"digest": table.digest, "rows": row_hashes(table.header, table.rows)}
+    record.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")

@@ -1,0 +1,73 @@
+"""What several commands share: preparing a directory, diff options, printing plans."""
+
+from __future__ import annotations
+
+import argparse
+
+from reconciler.context import Context
+from reconciler.diff import Options, Target
+from reconciler.errors import EXIT_CHANGES, EXIT_OK, EXIT_USER, InputError, UsageError
+from reconciler.model import Plan
+from reconciler.planning import Prepared, prepare
+from reconciler.render import problems as render_problems
+from reconciler.settings import Settings
+
+
+def prepare_or_fail(args: argparse.Namespace, ctx: Context) -> Prepared:
+    """Read and check DIR; print its problems to stderr; stop on errors."""
+    prepared = prepare(ctx.cwd / args.dir, flag_org=args.org, flag_api=args.api, env=ctx.env)
+    for problem in prepared.problems:
+        print(render_problems.line(problem, ctx.display_path), file=ctx.stderr)
+    if prepared.errors or prepared.settings is None:
+        n = len(prepared.errors)
+        raise InputError(
+            f"{args.dir}: {n} error{'s' if n != 1 else ''} in the desired state "
+            "(run reconciler validate for details)"
+        )
+    return prepared
+
+
+def _targets(values: list[str], flag: str) -> tuple[Target, ...]:
+    out = []
+    for value in values:
+        try:
+            out.append(Target.parse(value))
+        except ValueError as exc:
+            raise UsageError(f"{flag}: {exc}") from None
+    return tuple(out)
+
+
+def diff_options(args: argparse.Namespace, settings: Settings, ctx: Context) -> Options:
+    prune: bool | tuple[str, ...] = True if args.prune else settings.prune
+    return Options(
+        prune=prune,
+        prune_limit=settings.prune_limit,
+        allow_mass_delete=args.allow_mass_delete,
+        targets=_targets(args.target, "--target"),
+        excludes=_targets(args.exclude, "--exclude"),
+        env=ctx.env,
+    )
+
+
+def print_plan(plan: Plan, fmt: str, ctx: Context) -> None:
+    if fmt == "json":
+        from reconciler.render import json as render_json
+
+        print(render_json.render(plan), file=ctx.stdout)
+    elif fmt == "markdown":
+        from reconciler.render import markdown
+
+        print(markdown.render(plan, commit=ctx.env.get("GITHUB_SHA")), file=ctx.stdout)
+    else:
+        from reconciler.render import text
+
+        print(text.render(plan, color=ctx.color), file=ctx.stdout)
+
+
+def plan_exit_code(plan: Plan, args: argparse.Namespace) -> int:
+    if plan.errors:
+        return EXIT_USER
+    if getattr(args, "detailed_exitcode", False):
+        unmanaged = bool(plan.unmanaged) and getattr(args, "fail_on_unmanaged", False)
+        return EXIT_CHANGES if plan.has_changes or unmanaged else EXIT_OK
+    return EXIT_OK

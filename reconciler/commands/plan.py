@@ -1,0 +1,122 @@
+"""reconciler plan [DIR] ...: what would change, and nothing else."""
+
+from __future__ import annotations
+
+import argparse
+
+from reconciler.context import Context
+
+HELP = "show what apply would change: reads the live state, writes nothing"
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--target",
+        action="append",
+        default=[],
+        metavar="T",
+        help="only Kind/Name or Kind/id:UUID (repeatable); the plan is then partial",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="T",
+        help="leave out Kind/Name or Kind/id:UUID (repeatable)",
+    )
+    parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete undeclared live objects of the declared kinds (this run only)",
+    )
+    parser.add_argument(
+        "--allow-mass-delete",
+        action="store_true",
+        help="allow deleting every object of a kind, or more than pruneLimit",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="git ref to compare the custom properties CSV with (default: the last upload)",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "dir", nargs="?", default=".", metavar="DIR", help="desired-state directory (default: .)"
+    )
+    parser.add_argument("-o", "--out", metavar="FILE", help="save the plan for apply FILE")
+    parser.add_argument(
+        "--format",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="output format (default: text)",
+    )
+    parser.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 2 when there are changes, 0 when there are none",
+    )
+    add_target_arguments(parser)
+    parser.add_argument(
+        "--live",
+        metavar="SNAPSHOT",
+        help="plan against a live snapshot file: no token, no network",
+    )
+    parser.add_argument(
+        "--fail-on-unmanaged",
+        action="store_true",
+        help="with --detailed-exitcode, unmanaged live objects count as changes",
+    )
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from pathlib import Path
+
+    from reconciler import planfile
+    from reconciler.commands import _common
+    from reconciler.planning import connect, desired_digest, fetch_live, make_plan, require_org
+
+    prepared = _common.prepare_or_fail(args, ctx)
+    settings = prepared.settings
+    assert settings is not None
+    options = _common.diff_options(args, settings, ctx)
+    display_dir = ctx.display_path(prepared.directory)
+    if args.live:
+        from reconciler import snapshot
+
+        org, live = snapshot.load(ctx.cwd / args.live, settings.org)
+        plan = make_plan(
+            prepared,
+            live,
+            options,
+            org=org,
+            api=f"snapshot:{args.live}",
+            baseline=args.baseline,
+            display_dir=display_dir,
+        )
+        record = plan.api
+    else:
+        require_org(settings)
+        with connect(settings, ctx.env) as conn:
+            live = fetch_live(conn.client)
+            plan = make_plan(
+                prepared,
+                live,
+                options,
+                org=conn.org,
+                api=conn.label,
+                baseline=args.baseline,
+                display_dir=display_dir,
+            )
+            record = conn.record
+    if args.out:
+        from dataclasses import replace
+
+        planfile.save(
+            replace(plan, api=record),
+            Path(ctx.cwd / args.out),
+            desired_digest=desired_digest(prepared.directory),
+        )
+    _common.print_plan(plan, args.format, ctx)
+    return _common.plan_exit_code(plan, args)

@@ -1,0 +1,35 @@
+"""reconciler snapshot -o FILE: save the live state of an org for token-less plans."""
+
+from __future__ import annotations
+
+import argparse
+
+from reconciler.context import Context
+
+HELP = "save the org's live state (secrets as fingerprints) for plan --live"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "dir",
+        nargs="?",
+        default=".",
+        metavar="DIR",
+        help="directory whose reconciler.yaml gives org and api (default: .)",
+    )
+    parser.add_argument("-o", "--out", metavar="FILE", required=True, help="snapshot file")
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from reconciler import snapshot
+    from reconciler.commands._common import prepare_or_fail
+    from reconciler.planning import connect, fetch_live
+
+    prepared = prepare_or_fail(args, ctx)
+    assert prepared.settings is not None
+    with connect(prepared.settings, ctx.env) as conn:
+        live = fetch_live(conn.client)
+        snapshot.save(ctx.cwd / args.out, conn.org, conn.label, live)
+    count = sum(len(v) for v in live.values())
+    print(f"Saved {count} live objects of org {conn.org} to {args.out}.", file=ctx.stdout)
+    return 0

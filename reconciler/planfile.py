@@ -1,0 +1,222 @@
+"""Plan <-> JSON: the documented, versioned plan document, and the saved plan file.
+
+The ``plan`` part is what ``plan --format json`` prints. The file wraps it with the format
+version, the tool version, the digest of the desired state it was computed from, and a checksum
+over everything, to catch accidental edits. It never holds a token or a secret value: secrets
+travel as ``{"fromEnv": NAME, "fingerprint": ...}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from reconciler import __version__
+from reconciler.errors import InputError
+from reconciler.model import (
+    Change,
+    CustomPropertiesChange,
+    FieldChange,
+    Location,
+    Plan,
+    Ref,
+    Unmanaged,
+)
+
+FORMAT_VERSION = 1
+
+
+def summary(plan: Plan) -> dict[str, Any]:
+    governance = Counter(c.governance for c in plan.changes if c.action != "no-op")
+    return {
+        "add": plan.count("create"),
+        "change": plan.count("update"),
+        "destroy": plan.count("delete"),
+        "unchanged": plan.count("no-op"),
+        "unmanaged": len(plan.unmanaged),
+        "governance": dict(sorted(governance.items())),
+        "hasChanges": plan.has_changes,
+        "refused": bool(plan.errors),
+    }
+
+
+def _field(f: FieldChange) -> dict[str, Any]:
+    return {
+        "path": f.path,
+        "before": f.before,
+        "after": f.after,
+        "added": list(f.added),
+        "removed": list(f.removed),
+        "unchanged": f.unchanged,
+        "set": f.is_set,
+        "secret": f.secret,
+        "governance": f.governance,
+    }
+
+
+def _change(c: Change) -> dict[str, Any]:
+    src = c.source
+    return {
+        "action": c.action,
+        "kind": c.ref.kind,
+        "name": c.ref.name,
+        "id": c.ref.id,
+        "governance": c.governance,
+        "reason": c.reason,
+        "unresolved": list(c.unresolved),
+        "source": None
+        if src is None
+        else {"file": str(src.file), "line": src.line, "column": src.column},
+        "liveFingerprint": c.live_fingerprint,
+        "fields": [_field(f) for f in c.fields],
+        "send": c.send,
+    }
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The plan document: what ``plan --format json`` prints and what plan files hold."""
+    cp = plan.custom_properties
+    return {
+        "formatVersion": FORMAT_VERSION,
+        "org": plan.org,
+        "api": plan.api,
+        "dir": plan.dir,
+        "partial": plan.partial,
+        "targets": list(plan.targets),
+        "excludes": list(plan.excludes),
+        "allowMassDelete": plan.allow_mass_delete,
+        "summary": summary(plan),
+        "changes": [_change(c) for c in plan.changes],
+        "unmanaged": [
+            {"kind": u.ref.kind, "name": u.ref.name, "id": u.ref.id, "hint": u.hint}
+            for u in plan.unmanaged
+        ],
+        "warnings": list(plan.warnings),
+        "errors": list(plan.errors),
+        "customProperties": None
+        if cp is None
+        else {
+            "status": cp.status,
+            "baseline": cp.baseline,
+            "added": list(cp.added),
+            "changed": list(cp.changed),
+            "removed": list(cp.removed),
+            "digest": cp.digest,
+            "rows": cp.rows,
+        },
+    }
+
+
+def plan_from_dict(data: dict[str, Any]) -> Plan:
+    changes = []
+    for c in data["changes"]:
+        src = c.get("source")
+        changes.append(
+            Change(
+                action=c["action"],
+                ref=Ref(c["kind"], c["name"], c.get("id")),
+                fields=tuple(
+                    FieldChange(
+                        path=f["path"],
+                        before=f["before"],
+                        after=f["after"],
+                        added=tuple(f["added"]),
+                        removed=tuple(f["removed"]),
+                        unchanged=f["unchanged"],
+                        is_set=f["set"],
+                        secret=f["secret"],
+                        governance=f["governance"],
+                    )
+                    for f in c["fields"]
+                ),
+                governance=c["governance"],
+                send=c.get("send"),
+                live_fingerprint=c.get("liveFingerprint"),
+                reason=c.get("reason", ""),
+                unresolved=tuple(c.get("unresolved", ())),
+                source=None if not src else Location(Path(src["file"]), src["line"], src["column"]),
+            )
+        )
+    cp = data.get("customProperties")
+    return Plan(
+        org=data["org"],
+        api=data["api"],
+        dir=data["dir"],
+        changes=tuple(changes),
+        unmanaged=tuple(
+            Unmanaged(Ref(u["kind"], u["name"], u.get("id")), u.get("hint", ""))
+            for u in data["unmanaged"]
+        ),
+        warnings=tuple(data["warnings"]),
+        errors=tuple(data["errors"]),
+        partial=data["partial"],
+        targets=tuple(data["targets"]),
+        excludes=tuple(data["excludes"]),
+        allow_mass_delete=data["allowMassDelete"],
+        custom_properties=None
+        if cp is None
+        else CustomPropertiesChange(
+            status=cp["status"],
+            baseline=cp["baseline"],
+            added=tuple(cp["added"]),
+            changed=tuple(cp["changed"]),
+            removed=tuple(cp["removed"]),
+            digest=cp["digest"],
+            rows=cp["rows"],
+        ),
+    )
+
+
+def _checksum(body: dict[str, Any]) -> str:
+    data = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def save(plan: Plan, path: Path, *, desired_digest: str) -> None:
+    """Write the plan file atomically (a failed write leaves no half-written file)."""
+    body = {
+        "formatVersion": FORMAT_VERSION,
+        "toolVersion": __version__,
+        "desiredDigest": desired_digest,
+        "plan": plan_to_dict(plan),
+    }
+    body["checksum"] = _checksum(body)
+    text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path) -> tuple[Plan, dict[str, Any]]:
+    """A saved plan and its envelope; refuses unknown versions and edited files."""
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such plan file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: not a reconciler plan file ({exc})") from None
+    if not isinstance(body, dict) or "formatVersion" not in body:
+        raise InputError(f"{path}: not a reconciler plan file (no formatVersion)")
+    if body["formatVersion"] != FORMAT_VERSION:
+        raise InputError(
+            f"{path}: plan format version {body['formatVersion']} is not supported by "
+            f"reconciler {__version__} (it reads version {FORMAT_VERSION}); plan again"
+        )
+    claimed = body.pop("checksum", None)
+    if claimed != _checksum(body):
+        raise InputError(f"{path}: the checksum does not match: the file was edited or is damaged")
+    try:
+        return plan_from_dict(body["plan"]), body
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path}: malformed plan ({type(exc).__name__}: {exc})") from None
