@@ -87,6 +87,7 @@ def test_json_and_markdown_renderings(examples: Path, sandbox_org: SandboxOrg) -
     flags, env = against(sandbox_org)
     code, out, _ = run("plan", ".", *flags, "--format", "json", cwd=examples, env=env)
     assert code == 0
+    golden("examples.json", out, sandbox_org)
     doc = json.loads(out)
     assert doc["formatVersion"] == 1
     assert doc["summary"]["add"] == 5 and doc["summary"]["hasChanges"] is True
@@ -100,6 +101,7 @@ def test_json_and_markdown_renderings(examples: Path, sandbox_org: SandboxOrg) -
         env={**env, "GITHUB_SHA": "0123456789abcdef"},
     )
     assert code == 0
+    golden("examples.md", out, sandbox_org)
     assert out.startswith("<!-- reconciler:plan dir=. org=")
     assert len(out) < 65_536
 
