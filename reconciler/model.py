@@ -151,6 +151,7 @@ class CustomPropertiesChange:
     removed: tuple[str, ...] = ()
     digest: str = ""
     rows: int = 0
+    file: str = ""  # the CSV, relative to the directory
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "removed": list(cp.removed),
             "digest": cp.digest,
             "rows": cp.rows,
+            "file": cp.file,
         },
     }
 
@@ -168,6 +169,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
             removed=tuple(cp["removed"]),
             digest=cp["digest"],
             rows=cp["rows"],
+            file=cp.get("file", ""),
         ),
     )
 

@@ -132,6 +132,9 @@ def make_plan(
     cp = None
     if state.custom_properties is not None:
         cp = custom_properties_change(prepared.directory, state.custom_properties, baseline)
+        cp = replace(
+            cp, file=_relative(state.custom_properties.file, prepared.directory).as_posix()
+        )
     resources = [
         replace(
             r, location=replace(r.location, file=_relative(r.location.file, prepared.directory))

@@ -6,7 +6,7 @@ import argparse
 from types import ModuleType
 from typing import Protocol
 
-from reconciler.commands import plan, sandbox, show, snapshot, validate
+from reconciler.commands import apply, plan, sandbox, show, snapshot, validate
 from reconciler.context import Context
 
 
@@ -26,6 +26,7 @@ def _check(module: ModuleType) -> Command:
 COMMANDS: dict[str, Command] = {
     "validate": _check(validate),
     "plan": _check(plan),
+    "apply": _check(apply),
     "show": _check(show),
     "snapshot": _check(snapshot),
     "sandbox": _check(sandbox),

@@ -1,0 +1,342 @@
+"""apply end to end against the sandbox: idempotency, stale plans, faults, guards, interruption.
+
+Every scenario ends with the idempotency check: a second plan shows "No changes." and the
+sandbox counts no write.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reconciler.apply import Executor
+from reconciler.cli import main
+from reconciler.client import ApiClient, ClientSettings
+from reconciler.diff import Options
+from reconciler.planning import fetch_live, make_plan, prepare
+from reconciler.settings import Secret
+from tests.conftest import SandboxOrg
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), stdout=out, stderr=err, env=env or {}, cwd=cwd)
+    return code, out.getvalue(), err.getvalue()
+
+
+def against(org: SandboxOrg) -> tuple[list[str], dict[str, str]]:
+    return ["--api", org.base_url, "--org", org.org], {"INFRACOST_SERVICE_TOKEN": org.token}
+
+
+def assert_converged(directory: Path, org: SandboxOrg, *extra: str) -> None:
+    """The idempotency check: plan shows no changes and writes nothing."""
+    flags, env = against(org)
+    writes = org.writes()
+    code, out, err = run("plan", ".", *flags, *extra, "--detailed-exitcode", cwd=directory, env=env)
+    assert code == 0, out + err
+    assert out.rstrip().endswith("No changes.")
+    assert org.writes() == writes
+
+
+def guardrails(directory: Path, count: int, *, threshold: int = 100) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "reconciler.yaml").write_text("org: acme\napi: sandbox\n")
+    docs = [
+        f"kind: Guardrail\nname: Guardrail {i:04d}\nscope: PROJECT\n"
+        f"totalThreshold: {threshold + i}\n"
+        for i in range(count)
+    ]
+    (directory / "guardrails.yaml").write_text("---\n".join(docs))
+    return directory
+
+
+@pytest.fixture
+def examples(tmp_path: Path) -> Path:
+    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    return tmp_path / "examples"
+
+
+def live_names(org: SandboxOrg, kind: str) -> list[str]:
+    return [o["attributes"]["name"] for o in org.request("GET", kind).json()["data"]]
+
+
+def test_examples_apply_then_plan_is_empty(examples: Path, sandbox_org: SandboxOrg) -> None:
+    flags, env = against(sandbox_org)
+    code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=examples, env=env)
+    assert code == 0, out + err
+    assert "Apply complete: 6 applied, 0 failed, 0 skipped." in out
+    assert len(sandbox_org.custom_properties()[1]) == 10
+    assert_converged(examples, sandbox_org)
+    code, out, _ = run("apply", ".", *flags, "--auto-approve", cwd=examples, env=env)
+    assert code == 0 and "No changes. Nothing to apply." in out
+
+
+def test_apply_without_a_terminal_or_approval_refuses(
+    examples: Path, sandbox_org: SandboxOrg
+) -> None:
+    flags, env = against(sandbox_org)
+    code, _, err = run("apply", ".", *flags, cwd=examples, env=env)
+    assert code == 1 and "--auto-approve" in err
+    assert sandbox_org.writes() == 0
+
+
+def test_a_saved_plan_applied_twice_is_refused_the_second_time(
+    examples: Path, sandbox_org: SandboxOrg
+) -> None:
+    flags, env = against(sandbox_org)
+    assert run("plan", ".", *flags, "-o", "plan.json", cwd=examples, env=env)[0] == 0
+    code, out, err = run("apply", "plan.json", cwd=examples, env=env)
+    assert code == 0, out + err
+    writes = sandbox_org.writes()
+    code, out, err = run("apply", "plan.json", cwd=examples, env=env)
+    assert code == 4, out + err
+    assert "stale" in err and "created since the plan" in err
+    assert sandbox_org.writes() == writes
+    assert sorted(live_names(sandbox_org, "guardrails")) == [
+        "Production cost increase",
+        "Project budget",
+    ]
+    assert_converged(examples, sandbox_org)
+
+
+@pytest.mark.parametrize("move", ["changed", "deleted", "created"])
+def test_stale_plans_write_nothing(tmp_path: Path, sandbox_org: SandboxOrg, move: str) -> None:
+    directory = guardrails(tmp_path / "d", 3)
+    flags, env = against(sandbox_org)
+    assert run("apply", ".", *flags, "--auto-approve", cwd=directory, env=env)[0] == 0
+    text = (directory / "guardrails.yaml").read_text()
+    (directory / "guardrails.yaml").write_text(
+        text.replace("totalThreshold: 100", "totalThreshold: 5")
+        + "---\nkind: Guardrail\nname: New one\nscope: PROJECT\ntotalThreshold: 1\n"
+    )
+    assert run("plan", ".", *flags, "-o", "plan.json", cwd=directory, env=env)[0] == 0
+    target = next(
+        o
+        for o in sandbox_org.request("GET", "guardrails").json()["data"]
+        if o["attributes"]["name"] == "Guardrail 0000"
+    )
+    if move == "changed":
+        sandbox_org.request(
+            "PATCH",
+            "guardrails",
+            target["id"],
+            json={"data": {"attributes": {"message": "edited in the UI"}}},
+        )
+    elif move == "deleted":
+        sandbox_org.request("DELETE", "guardrails", target["id"])
+    else:
+        sandbox_org.guardrail("New one", totalThreshold=1)
+    writes = sandbox_org.writes()
+    code, _, err = run("apply", "plan.json", cwd=directory, env=env)
+    assert code == 4, err
+    assert {
+        "changed": "changed since the plan",
+        "deleted": "deleted since the plan",
+        "created": "created since the plan",
+    }[move] in err
+    assert sandbox_org.writes() == writes
+
+
+def test_unresolved_secrets_fail_only_their_change(tmp_path: Path, sandbox_org: SandboxOrg) -> None:
+    directory = guardrails(tmp_path / "d", 2)
+    with (directory / "guardrails.yaml").open("a") as fh:
+        fh.write(
+            "---\nkind: Guardrail\nname: Hooked\nscope: PROJECT\ntotalThreshold: 1\n"
+            "webhookUrl: {fromEnv: HOOK}\n"
+        )
+    flags, env = against(sandbox_org)
+    code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=directory, env=env)
+    assert code == 1, out + err
+    assert "Apply failed: 2 applied, 1 failed, 0 skipped." in out
+    assert "HOOK is not set" in out
+    hook = "https://hooks.slack.com/services/T0/B0/secret"
+    env = {**env, "HOOK": hook}
+    code, out, err = run(
+        "apply", ".", *flags, "--auto-approve", "--format", "json", cwd=directory, env=env
+    )
+    assert code == 0, out + err
+    assert hook not in out + err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [e["event"] for e in events] == ["created", "summary"]
+    plan_flags, plan_env = flags, env
+    writes = sandbox_org.writes()
+    code, out, _ = run("plan", ".", *plan_flags, "--detailed-exitcode", cwd=directory, env=plan_env)
+    assert code == 0 and sandbox_org.writes() == writes
+
+
+def test_deletion_guards(tmp_path: Path, sandbox_org: SandboxOrg) -> None:
+    directory = guardrails(tmp_path / "d", 3)
+    flags, env = against(sandbox_org)
+    assert run("apply", ".", *flags, "--auto-approve", cwd=directory, env=env)[0] == 0
+    sandbox_org.guardrail("Made in the UI", totalThreshold=1)
+    # unmanaged objects are left alone without prune
+    assert_converged(directory, sandbox_org)
+    assert "Made in the UI" in live_names(sandbox_org, "guardrails")
+    # prune of everything is refused without the override
+    (directory / "guardrails.yaml").write_text(
+        "kind: Guardrail\nname: Guardrail 0000\nabsent: true\n"
+    )
+    code, out, _ = run("apply", ".", *flags, "--prune", "--auto-approve", cwd=directory, env=env)
+    assert code == 1 and "deletes every live Guardrail" in out
+    # pruneLimit is honoured
+    (directory / "guardrails.yaml").write_text(
+        "kind: Guardrail\nname: Guardrail 0000\nscope: PROJECT\ntotalThreshold: 100\n"
+    )
+    (directory / "reconciler.yaml").write_text("org: acme\napi: sandbox\npruneLimit: 2\n")
+    code, out, _ = run("apply", ".", *flags, "--prune", "--auto-approve", cwd=directory, env=env)
+    assert code == 1 and "more than pruneLimit (2)" in out
+    assert sandbox_org.writes() == 4
+    code, out, err = run(
+        "apply",
+        ".",
+        *flags,
+        "--prune",
+        "--allow-mass-delete",
+        "--auto-approve",
+        cwd=directory,
+        env=env,
+    )
+    assert code == 0, out + err
+    assert sorted(live_names(sandbox_org, "guardrails")) == ["Guardrail 0000"]
+    assert_converged(directory, sandbox_org, "--prune")
+
+
+def test_protect_holds(tmp_path: Path, sandbox_org: SandboxOrg) -> None:
+    directory = guardrails(tmp_path / "d", 1)
+    flags, env = against(sandbox_org)
+    assert run("apply", ".", *flags, "--auto-approve", cwd=directory, env=env)[0] == 0
+    (live,) = sandbox_org.request("GET", "guardrails").json()["data"]
+    (directory / "guardrails.yaml").write_text(
+        "kind: Guardrail\nname: Guardrail 0000\nscope: PROJECT\ntotalThreshold: 100\n"
+        f"protect: true\n---\nkind: Guardrail\nname: Cleanup\nid: {live['id']}\nabsent: true\n"
+    )
+    code, out, _ = run("apply", ".", *flags, "--auto-approve", cwd=directory, env=env)
+    assert code == 1 and "protect: true forbids deleting it" in out
+    assert live_names(sandbox_org, "guardrails") == ["Guardrail 0000"]
+
+
+def test_faults_then_a_second_apply_converges(tmp_path: Path, sandbox_org: SandboxOrg) -> None:
+    """300 changes with 20% of requests failing: failures reported, a rerun converges, nothing
+    duplicated or lost. The library is driven directly to scale the client's backoff down."""
+    directory = guardrails(tmp_path / "d", 200)
+    flags, env = against(sandbox_org)
+    assert run("apply", ".", *flags, "--auto-approve", cwd=directory, env=env)[0] == 0
+    # 100 updates, 100 creates, 100 deletes
+    docs = [
+        f"kind: Guardrail\nname: Guardrail {i:04d}\nscope: PROJECT\ntotalThreshold: {i + 5000}\n"
+        for i in range(100)
+    ] + [
+        f"kind: Guardrail\nname: Extra {i:04d}\nscope: PROJECT\ntotalThreshold: {i}\n"
+        for i in range(100)
+    ]
+    (directory / "guardrails.yaml").write_text("---\n".join(docs))
+    (directory / "reconciler.yaml").write_text("org: acme\napi: sandbox\nprune: true\n")
+    sandbox_org.set_faults("error_rate=0.1,throttle_rate=0.05,drop_rate=0.05,seed=7")
+    fast = ClientSettings(
+        connect_timeout=2,
+        read_timeout=5,
+        retries=4,
+        backoff_factor=0.01,
+        backoff_max=0.05,
+        backoff_jitter=0.01,
+        retry_after_max=0.05,
+    )
+
+    def apply_once() -> tuple[int, int]:
+        prepared = prepare(
+            directory, flag_org=sandbox_org.org, flag_api=sandbox_org.base_url, env={}
+        )
+        with ApiClient(
+            sandbox_org.base_url, sandbox_org.org, Secret(sandbox_org.token), fast
+        ) as client:
+            live = fetch_live(client)
+            plan = make_plan(
+                prepared,
+                live,
+                Options(prune=True, allow_mass_delete=True),
+                org=sandbox_org.org,
+                api="test",
+                baseline=None,
+                display_dir=".",
+            )
+            known = {k: {o.id for o in v} for k, v in live.items()}
+            result = Executor(client, env={}, parallelism=8, known_ids=known).run(plan)
+        return result.applied, result.failed
+
+    outcomes = []
+    for _ in range(5):  # each pass may lose some writes to faults; none may duplicate
+        try:
+            applied, failed = apply_once()
+        except Exception:  # a listing can fail too when every retry meets a fault
+            continue
+        outcomes.append((applied, failed))
+        if failed == 0:
+            break
+    else:
+        pytest.fail(f"apply did not converge in 5 passes: {outcomes}")
+    assert outcomes[0][1] > 0, "the faults should have failed some changes of the first pass"
+    sandbox_org.reset()
+    names = live_names(sandbox_org, "guardrails")
+    assert len(names) == len(set(names)) == 200
+    assert sorted(names) == sorted(
+        [f"Guardrail {i:04d}" for i in range(100)] + [f"Extra {i:04d}" for i in range(100)]
+    )
+    assert_converged(directory, sandbox_org)
+
+
+def test_sigint_stops_apply_within_six_seconds(tmp_path: Path, sandbox_org: SandboxOrg) -> None:
+    directory = guardrails(tmp_path / "d", 300)
+    flags, env = against(sandbox_org)
+    sandbox_org.set_faults("latency_ms=300")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "apply",
+            ".",
+            *flags,
+            "--auto-approve",
+            "--format",
+            "json",
+        ],
+        cwd=directory,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("INFRACOST_")}, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the first finished write: apply is under way
+    assert json.loads(first)["event"] == "created"
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    took = time.monotonic() - sent
+    assert proc.returncode == 130, err
+    assert took < 6, took
+    events = [json.loads(line) for line in (first + out).splitlines()]
+    summary = events[-1]
+    assert summary["event"] == "summary" and summary["interrupted"] is True
+    created = [e for e in events if e["event"] == "created"]
+    assert summary["applied"] == len(created) < 300
+    assert summary["applied"] + summary["failed"] + summary["skipped"] == 300
+    assert "SIGINT received" in err
+    sandbox_org.reset()
+    time.sleep(0.5)  # writes in flight when the process ended may still land
+    code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=directory, env=env)
+    assert code == 0, out + err
+    names = live_names(sandbox_org, "guardrails")
+    assert len(names) == len(set(names)) == 300
+    assert_converged(directory, sandbox_org)
