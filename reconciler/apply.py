@@ -235,9 +235,9 @@ class Executor:
                 with self._lock:
                     in_flight[key] = job
                 event = self._perform(job)
-                with self._lock:
+                with self._lock:  # atomically: never both in flight and done, nor neither
                     in_flight.pop(key, None)
-                done.put((job, event))
+                    done.put((job, event))
 
         # daemon threads: an interrupted run exits after the grace period, whatever is in flight
         threads = [
@@ -261,8 +261,18 @@ class Executor:
             result.events.append(event)
             self.on_event(event)
         if finished < len(jobs):  # the grace period ran out: say what is unknown
-            with self._lock:
+            arrived: list[Event] = []
+            with self._lock:  # what finished meanwhile, then what is still in flight
+                while True:
+                    try:
+                        arrived.append(done.get_nowait()[1])
+                    except queue.Empty:
+                        break
                 stuck = list(in_flight.values())
+                in_flight.clear()
+            for event in arrived:
+                result.events.append(event)
+                self.on_event(event)
             for job in stuck:
                 event = Event(
                     "interrupted",
@@ -279,13 +289,6 @@ class Executor:
                 result.events.append(
                     Event("skipped", job.change.ref, "interrupted before it started")
                 )
-            while True:  # results that arrived meanwhile
-                try:
-                    _, event = done.get_nowait()
-                except queue.Empty:
-                    break
-                result.events.append(event)
-                self.on_event(event)
 
     def _perform(self, job: _Job) -> Event:
         change, kind = job.change, job.kind

@@ -322,8 +322,13 @@ def test_sigint_stops_apply_within_six_seconds(tmp_path: Path, sandbox_org: Sand
     assert json.loads(first)["event"] == "created"
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    # read through the same buffered file as readline(): communicate() would read the raw
+    # descriptor and lose what readline() had already buffered
+    out = proc.stdout.read()
+    proc.wait(timeout=30)
     took = time.monotonic() - sent
+    assert proc.stderr is not None
+    err = proc.stderr.read()
     assert proc.returncode == 130, err
     assert took < 6, took
     events = [json.loads(line) for line in (first + out).splitlines()]
