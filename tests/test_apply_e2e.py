@@ -345,3 +345,37 @@ def test_sigint_stops_apply_within_six_seconds(tmp_path: Path, sandbox_org: Sand
     names = live_names(sandbox_org, "guardrails")
     assert len(names) == len(set(names)) == 300
     assert_converged(directory, sandbox_org)
+
+
+def test_a_secret_changed_since_the_plan_makes_it_stale(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    directory = guardrails(tmp_path / "d", 1)
+    with (directory / "guardrails.yaml").open("a") as fh:
+        fh.write(
+            "---\nkind: Guardrail\nname: Hooked\nscope: PROJECT\ntotalThreshold: 1\n"
+            "webhookUrl: {fromEnv: HOOK}\n"
+        )
+    flags, env = against(sandbox_org)
+    planned = {**env, "HOOK": "https://hooks.slack.com/services/T0/B0/one"}
+    assert run("plan", ".", *flags, "-o", "plan.json", cwd=directory, env=planned)[0] == 0
+    later = {**env, "HOOK": "https://hooks.slack.com/services/T0/B0/two"}
+    code, _, err = run("apply", "plan.json", cwd=directory, env=later)
+    assert code == 4 and "HOOK changed since the plan" in err
+    assert "T0/B0" not in err
+    assert sandbox_org.writes() == 0
+    code, out, err = run("apply", "plan.json", cwd=directory, env=planned)
+    assert code == 0, out + err
+    assert_converged(directory, sandbox_org)
+
+
+def test_sync_custom_properties_always_uploads(examples: Path, sandbox_org: SandboxOrg) -> None:
+    flags, env = against(sandbox_org)
+    assert run("apply", ".", *flags, "--auto-approve", cwd=examples, env=env)[0] == 0
+    writes = sandbox_org.writes()
+    code, out, _ = run(
+        "apply", ".", *flags, "--auto-approve", "--sync-custom-properties", cwd=examples, env=env
+    )
+    assert code == 0 and "uploaded CustomProperties" in out
+    assert sandbox_org.writes() == writes + 1
+    assert_converged(examples, sandbox_org)
