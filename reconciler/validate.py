@@ -201,7 +201,9 @@ def _at(doc: Document, path: tuple[str | int, ...]) -> Location:
 
 def _identity(doc: Document, r: _Reporter, kind: Kind, seen: _Seen) -> None:
     data = doc.data
-    if r.name is not None:
+    # A pinned document is identified by its id: live objects may share a name (the UI allows
+    # it), and export writes each of them with its pin.
+    if r.name is not None and not isinstance(data.get("id"), str):
         here = _at(doc, ("name",))
         first = seen.names.get((kind.name, r.name))
         if first is not None:

@@ -6,7 +6,7 @@ import argparse
 from types import ModuleType
 from typing import Protocol
 
-from reconciler.commands import apply, plan, sandbox, show, snapshot, validate
+from reconciler.commands import apply, export, plan, sandbox, show, snapshot, validate
 from reconciler.context import Context
 
 
@@ -28,6 +28,7 @@ COMMANDS: dict[str, Command] = {
     "plan": _check(plan),
     "apply": _check(apply),
     "show": _check(show),
+    "export": _check(export),
     "snapshot": _check(snapshot),
     "sandbox": _check(sandbox),
 }

@@ -1,0 +1,47 @@
+"""Writing a tree of files atomically: all of it or none of it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from reconciler.errors import InputError
+
+
+def check_writable(target: Path, *, force: bool) -> None:
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{target}: exists and is not a directory")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise InputError(f"{target}: exists and is not empty; pass --force to replace its files")
+
+
+def write_tree(target: Path, files: Mapping[str, str], *, force: bool) -> None:
+    """Write ``files`` (relative path -> text) under ``target``.
+
+    Everything is written to a temporary directory beside the target first; only a complete
+    tree is moved into place, so a failed export leaves no half-written directory. With
+    ``force``, files of an existing directory that the export also writes are replaced; other
+    files there are kept.
+    """
+    check_writable(target, force=force)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for relative, text in files.items():
+            path = staging / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        if not target.exists() or not any(target.iterdir()):
+            if target.exists():
+                target.rmdir()
+            os.replace(staging, target)
+            return
+        for relative in files:  # --force into an existing directory: file by file
+            destination = target / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / relative, destination)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
