@@ -111,11 +111,16 @@ def _apply_dir(args: argparse.Namespace, ctx: Context) -> int:
         if not plan.has_changes and not upload and not _has_writes(plan):
             _emit_summary_none(args, ctx)
             return 0
-        if not args.auto_approve and not _confirm(ctx):
-            raise UsageError(
-                "apply needs a confirmation: run it in a terminal and answer yes, "
-                "or pass --auto-approve"
-            )
+        if not args.auto_approve:
+            answer = _confirm(ctx)
+            if answer is None:
+                raise UsageError(
+                    "apply needs a confirmation: run it in a terminal and answer yes, "
+                    "or pass --auto-approve"
+                )
+            if not answer:
+                print("\nApply cancelled.", file=ctx.stdout)
+                return 1
         known = {kind: {o.id for o in objects} for kind, objects in live.items()}
         return _execute(
             plan, conn.client, prepared.directory, table if upload else None, known, args, ctx
@@ -225,10 +230,11 @@ def _wants_upload(plan: Plan, args: argparse.Namespace) -> bool:
     return bool(getattr(args, "sync_custom_properties", False)) or cp.status in ("update", "sync")
 
 
-def _confirm(ctx: Context) -> bool:
+def _confirm(ctx: Context) -> bool | None:
+    """True for 'yes', False for anything else, None when there is no terminal to ask on."""
     stdin = sys.stdin
     if not (stdin and stdin.isatty() and getattr(ctx.stdout, "isatty", lambda: False)()):
-        return False
+        return None
     print(
         "\nDo you want to perform these actions?\n"
         "  reconciler will perform the actions described above.\n"
@@ -237,11 +243,7 @@ def _confirm(ctx: Context) -> bool:
     )
     ctx.stdout.write("  Enter a value: ")
     ctx.stdout.flush()
-    answer = stdin.readline().strip()
-    if answer != "yes":
-        print("\nApply cancelled.", file=ctx.stdout)
-        raise SystemExit(1)
-    return True
+    return stdin.readline().strip() == "yes"
 
 
 @contextmanager
