@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
 from reconciler.errors import InputError
+from reconciler.files import read_json, write_atomic
 from reconciler.model import (
     Change,
     CustomPropertiesChange,
@@ -188,26 +187,12 @@ def save(plan: Plan, path: Path, *, desired_digest: str) -> None:
         "plan": plan_to_dict(plan),
     }
     body["checksum"] = _checksum(body)
-    text = json.dumps(body, indent=2, ensure_ascii=False) + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(body, indent=2, ensure_ascii=False) + "\n")
 
 
 def load(path: Path) -> tuple[Plan, dict[str, Any]]:
     """A saved plan and its envelope; refuses unknown versions and edited files."""
-    try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such plan file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a reconciler plan file ({exc})") from None
+    body = read_json(path, "reconciler plan")
     if not isinstance(body, dict) or "formatVersion" not in body:
         raise InputError(f"{path}: not a reconciler plan file (no formatVersion)")
     if body["formatVersion"] != FORMAT_VERSION:

@@ -7,14 +7,13 @@ and no network (``plan --live FILE``).
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
 from reconciler.errors import InputError
+from reconciler.files import read_json, write_atomic
 from reconciler.kinds import KINDS, Kind
 from reconciler.model import LiveObject
 from reconciler.normalize import fingerprint
@@ -47,26 +46,12 @@ def save(path: Path, org: str, api: str, live: Mapping[str, Sequence[LiveObject]
             for kind, objects in live.items()
         },
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(body, fh, indent=1, ensure_ascii=False, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(body, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
 
 
 def load(path: Path, org: str | None) -> tuple[str, dict[str, list[LiveObject]]]:
     """(org, live objects per kind) from a snapshot; refuses another org's snapshot."""
-    try:
-        body = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such snapshot file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: not a reconciler snapshot ({exc})") from None
+    body = read_json(path, "reconciler snapshot")
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise InputError(f"{path}: not a reconciler snapshot")
     if body.get("formatVersion") != FORMAT_VERSION:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 
 from reconciler.context import Context
 from reconciler.diff import Options, Target
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, EXIT_USER, InputError, UsageError
-from reconciler.model import Plan
-from reconciler.planning import Prepared, prepare
+from reconciler.model import LiveObject, Plan
+from reconciler.planning import Prepared, make_plan, prepare
 from reconciler.render import problems as render_problems
 from reconciler.settings import Settings
 
@@ -46,6 +47,28 @@ def diff_options(args: argparse.Namespace, settings: Settings, ctx: Context) -> 
         targets=_targets(args.target, "--target"),
         excludes=_targets(args.exclude, "--exclude"),
         env=ctx.env,
+    )
+
+
+def plan_against(
+    prepared: Prepared,
+    live: Mapping[str, list[LiveObject]],
+    args: argparse.Namespace,
+    ctx: Context,
+    *,
+    org: str,
+    api: str,
+) -> Plan:
+    """The plan of a prepared directory against live objects, with this command's options."""
+    assert prepared.settings is not None
+    return make_plan(
+        prepared,
+        live,
+        diff_options(args, prepared.settings, ctx),
+        org=org,
+        api=api,
+        baseline=args.baseline,
+        display_dir=ctx.display_path(prepared.directory),
     )
 
 

@@ -84,24 +84,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 def _apply_dir(args: argparse.Namespace, ctx: Context) -> int:
     from reconciler.commands import _common
     from reconciler.errors import UsageError
-    from reconciler.planning import connect, fetch_live, make_plan, require_org
+    from reconciler.planning import connect, fetch_live, require_org
 
     prepared = _common.prepare_or_fail(args, ctx)
     settings = prepared.settings
     assert settings is not None
-    options = _common.diff_options(args, settings, ctx)
     require_org(settings)
     with connect(settings, ctx.env) as conn:
         live = fetch_live(conn.client)
-        plan = make_plan(
-            prepared,
-            live,
-            options,
-            org=conn.org,
-            api=conn.label,
-            baseline=args.baseline,
-            display_dir=ctx.display_path(prepared.directory),
-        )
+        plan = _common.plan_against(prepared, live, args, ctx, org=conn.org, api=conn.label)
         if args.format == "text":
             _common.print_plan(plan, "text", ctx)
         if plan.errors:

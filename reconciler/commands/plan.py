@@ -71,51 +71,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from pathlib import Path
+    from dataclasses import replace
 
     from reconciler import planfile
     from reconciler.commands import _common
-    from reconciler.planning import connect, desired_digest, fetch_live, make_plan, require_org
+    from reconciler.planning import connect, desired_digest, fetch_live, require_org
 
     prepared = _common.prepare_or_fail(args, ctx)
     settings = prepared.settings
     assert settings is not None
-    options = _common.diff_options(args, settings, ctx)
-    display_dir = ctx.display_path(prepared.directory)
+    _common.diff_options(args, settings, ctx)  # flag errors before any network
     if args.live:
         from reconciler import snapshot
 
         org, live = snapshot.load(ctx.cwd / args.live, settings.org)
-        plan = make_plan(
-            prepared,
-            live,
-            options,
-            org=org,
-            api=f"snapshot:{args.live}",
-            baseline=args.baseline,
-            display_dir=display_dir,
-        )
-        record = plan.api
+        api = record = f"snapshot:{args.live}"
+        plan = _common.plan_against(prepared, live, args, ctx, org=org, api=api)
     else:
         require_org(settings)
         with connect(settings, ctx.env) as conn:
             live = fetch_live(conn.client)
-            plan = make_plan(
-                prepared,
-                live,
-                options,
-                org=conn.org,
-                api=conn.label,
-                baseline=args.baseline,
-                display_dir=display_dir,
-            )
+            plan = _common.plan_against(prepared, live, args, ctx, org=conn.org, api=conn.label)
             record = conn.record
     if args.out:
-        from dataclasses import replace
-
         planfile.save(
             replace(plan, api=record),
-            Path(ctx.cwd / args.out),
+            ctx.cwd / args.out,
             desired_digest=desired_digest(prepared.directory),
         )
     _common.print_plan(plan, args.format, ctx)
