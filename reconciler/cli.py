@@ -132,6 +132,9 @@ def main(
 
 
 def _scrub(text: str, env: Mapping[str, str]) -> str:
-    """Last line of defence: the token never reaches the terminal, whatever raised."""
-    token = env.get(ENV_TOKEN)
-    return text.replace(token, "***") if token and len(token) >= 8 else text
+    """Last line of defence: tokens never reach the terminal, whatever raised."""
+    for name in (ENV_TOKEN, "GITHUB_TOKEN"):
+        token = env.get(name)
+        if token and len(token) >= 8:
+            text = text.replace(token, "***")
+    return text

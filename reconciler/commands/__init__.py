@@ -6,7 +6,7 @@ import argparse
 from types import ModuleType
 from typing import Protocol
 
-from reconciler.commands import apply, export, plan, sandbox, show, snapshot, validate
+from reconciler.commands import apply, export, github, plan, sandbox, show, snapshot, validate
 from reconciler.context import Context
 
 
@@ -31,4 +31,5 @@ COMMANDS: dict[str, Command] = {
     "export": _check(export),
     "snapshot": _check(snapshot),
     "sandbox": _check(sandbox),
+    "github": _check(github),
 }

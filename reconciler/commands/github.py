@@ -1,0 +1,316 @@
+"""reconciler github comment|drift-issue|apply-report|download: the GitHub Actions side.
+
+Each reads the job's environment (``GITHUB_API_URL``, ``GITHUB_REPOSITORY``, ``GITHUB_TOKEN``
+given to the step, ``GITHUB_EVENT_PATH``, ``GITHUB_SHA``) and, where a later step needs them,
+appends outputs to ``GITHUB_OUTPUT``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from reconciler.context import Context
+from reconciler.errors import UsageError
+
+if TYPE_CHECKING:
+    from reconciler.model import Plan
+
+HELP = "GitHub Actions: the pull-request plan comment, the drift issue, the apply report"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="github_command", metavar="SUBCOMMAND", required=True)
+    comment = sub.add_parser(
+        "comment",
+        help="post or update the plan comment of a pull request (one per directory and org)",
+        description="Post the plan as a pull-request comment, or edit the one posted before "
+        "(found by its hidden marker, per directory and org, over every page of comments). "
+        "The comment says which commit it was planned at.",
+    )
+    comment.add_argument("--plan", metavar="FILE", required=True, help="a plan file from plan -o")
+    comment.add_argument(
+        "--pr", type=int, metavar="N", help="the pull request (default: from the event payload)"
+    )
+    _global_flags(comment)
+    drift = sub.add_parser(
+        "drift-issue",
+        help="open, update or close the drift issue of a directory from a plan file",
+        description="Open an issue when the plan shows drift, keep it up to date on later "
+        "runs, and close it when a plan shows none. One issue per directory and org, found by "
+        "its label and hidden marker; it is reopened if drift comes back.",
+    )
+    drift.add_argument("--plan", metavar="FILE", required=True, help="a plan file from plan -o")
+    drift.add_argument(
+        "--fail-on-unmanaged",
+        action="store_true",
+        help="unmanaged live objects count as drift (as with plan --fail-on-unmanaged)",
+    )
+    _global_flags(drift)
+    report = sub.add_parser(
+        "apply-report",
+        help="print an apply's event log as markdown, or comment on the merged pull request",
+        description="Print the report of an apply (apply --format json) as markdown for the "
+        "job summary. With --comment, post it on the pull request merged as GITHUB_SHA when "
+        "the apply failed, or update that comment after a later success, and print only what "
+        "it did.",
+    )
+    report.add_argument(
+        "--events", metavar="FILE", required=True, help="the event log of apply --format json"
+    )
+    report.add_argument(
+        "--exit-code", type=int, metavar="N", required=True, help="the exit code of apply"
+    )
+    report.add_argument("--dir", metavar="DIR", required=True, help="the directory applied")
+    report.add_argument(
+        "--comment", action="store_true", help="comment on the merged pull request instead"
+    )
+    _global_flags(report)
+    download = sub.add_parser(
+        "download",
+        help="fetch the newest artifact of a name made on a branch by a trusted run",
+        description="Download and unpack the newest unexpired artifact called NAME that a "
+        "push, schedule or manual run on BRANCH of this repository made (never a pull "
+        "request's). Used for the live snapshot and the state that runs carry over.",
+    )
+    download.add_argument("--name", metavar="NAME", required=True, help="the artifact's name")
+    download.add_argument("--into", metavar="DIR", required=True, help="unpack into DIR")
+    download.add_argument("--branch", default="main", help="the branch (default: main)")
+    download.add_argument(
+        "--missing-ok", action="store_true", help="no such artifact yet is not an error"
+    )
+    _global_flags(download)
+
+
+def _global_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("global options")
+    group.add_argument(
+        "--org", metavar="SLUG", default=argparse.SUPPRESS, help="Infracost org slug"
+    )
+    for flag, text in (("--no-color", "never colour the output"), ("--debug", "show tracebacks")):
+        group.add_argument(flag, action="store_true", default=argparse.SUPPRESS, help=text)
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    handlers = {
+        "comment": _comment,
+        "drift-issue": _drift_issue,
+        "apply-report": _apply_report,
+        "download": _download,
+    }
+    return handlers[args.github_command](args, ctx)
+
+
+# --- the sub-commands ------------------------------------------------------------------------
+
+
+def _comment(args: argparse.Namespace, ctx: Context) -> int:
+    from reconciler import github, planfile
+    from reconciler.render import markdown
+
+    plan, _ = planfile.load(ctx.cwd / args.plan)
+    payload = github.event(ctx.env)
+    number = args.pr if args.pr is not None else _pull_request_number(payload)
+    if number is None:
+        raise UsageError(
+            "no pull request: run on a pull_request event or pass --pr N "
+            "(the event payload, GITHUB_EVENT_PATH, names none)"
+        )
+    body = markdown.render(plan, commit=_head_sha(payload, ctx.env) or None)
+    with github.from_env(ctx.env) as gh:
+        outcome = github.upsert_comment(gh, number, body)
+    verb = {"created": "Posted", "updated": "Updated", "unchanged": "Unchanged:"}[outcome.action]
+    print(f"{verb} the plan comment on pull request #{number}: {outcome.url}", file=ctx.stdout)
+    _set_outputs(ctx.env, {"comment-url": outcome.url, "comment-action": outcome.action})
+    return 0
+
+
+def _drift_issue(args: argparse.Namespace, ctx: Context) -> int:
+    from reconciler import github, planfile
+    from reconciler.render import github as render
+
+    plan, _ = planfile.load(ctx.cwd / args.plan)
+    drift = is_drift(plan, fail_on_unmanaged=args.fail_on_unmanaged)
+    commit = ctx.env.get("GITHUB_SHA", "")
+    url = github.run_url(ctx.env)
+    branch = ctx.env.get("GITHUB_REF_NAME") or "main"
+    with github.from_env(ctx.env) as gh:
+        outcome = github.sync_drift_issue(
+            gh,
+            title=render.drift_title(plan),
+            body=render.drift_body(plan, commit=commit, run_url=url, branch=branch),
+            drift=drift,
+            closing_note=render.drift_closing_note(commit=commit, run_url=url),
+        )
+    number = f" #{outcome.number}" if outcome.number is not None else ""
+    messages = {
+        "opened": f"Drift: opened issue{number}",
+        "updated": f"Drift: updated issue{number}",
+        "unchanged": f"Drift: issue{number} is up to date",
+        "reopened": f"Drift: reopened issue{number}",
+        "closed": f"No drift: closed issue{number}",
+        "none": "No drift: no open drift issue",
+    }
+    tail = f": {outcome.url}" if outcome.url else "."
+    print(messages[outcome.action] + tail, file=ctx.stdout)
+    _set_outputs(
+        ctx.env,
+        {
+            "drift": str(drift).lower(),
+            "changes": str(plan.has_changes or bool(plan.errors)).lower(),
+            "issue": str(outcome.number or ""),
+        },
+    )
+    return 0
+
+
+def is_drift(plan: Plan, *, fail_on_unmanaged: bool) -> bool:
+    """What the drift issue tracks: changes, a refused plan, or (if asked) unmanaged objects."""
+    return plan.has_changes or bool(plan.errors) or (fail_on_unmanaged and bool(plan.unmanaged))
+
+
+def _apply_report(args: argparse.Namespace, ctx: Context) -> int:
+    from reconciler import github
+    from reconciler.render import github as render
+
+    events = _read_events(ctx.cwd / args.events)
+    commit = ctx.env.get("GITHUB_SHA", "")
+    report = render.apply_report(
+        events,
+        exit_code=args.exit_code,
+        directory=args.dir,
+        org=_org(args, ctx),
+        commit=commit,
+        run_url=github.run_url(ctx.env),
+        marker=args.comment,
+    )
+    if not args.comment:
+        print(report, file=ctx.stdout)
+        return 0
+    if not commit:
+        raise UsageError("GITHUB_SHA is not set: which commit was applied?")
+    with github.from_env(ctx.env) as gh:
+        number = github.merged_pull_request(gh, commit)
+        if number is None:
+            print(f"No pull request was merged as {commit}: no comment.", file=ctx.stdout)
+            return 0
+        if args.exit_code != 0:
+            outcome = github.upsert_comment(gh, number, report)
+        else:  # a later success edits the failure report, and never adds a comment
+            outcome = github.update_comment_if_any(gh, number, report)
+    if outcome.action == "none":
+        print(f"Nothing to report on pull request #{number}.", file=ctx.stdout)
+    else:
+        print(
+            f"Apply report {outcome.action} on pull request #{number}: {outcome.url}",
+            file=ctx.stdout,
+        )
+    return 0
+
+
+def _download(args: argparse.Namespace, ctx: Context) -> int:
+    from reconciler import github
+    from reconciler.errors import InputError
+
+    into = ctx.cwd / args.into
+    with github.from_env(ctx.env) as gh:
+        artifact = github.trusted_artifact(gh, args.name, args.branch)
+        if artifact is None:
+            _set_outputs(ctx.env, {"found": "false"})
+            message = (
+                f"no artifact {args.name!r} from a push, schedule or manual run on "
+                f"{args.branch} (or all have expired)"
+            )
+            if not args.missing_ok:
+                raise InputError(
+                    f"{message}: run the apply or drift workflow on {args.branch} once "
+                    "(Actions > Run workflow) to make it"
+                )
+            print(f"No {message[3:]}; going on without it.", file=ctx.stdout)
+            return 0
+        data = gh.download(artifact.download_url, hint="the job needs permissions: actions: read")
+    files = github.extract(data, into)
+    print(
+        f"Downloaded {artifact.name} ({len(files)} file{'s' if len(files) != 1 else ''}) "
+        f"from run {artifact.run_id} ({artifact.created_at}) into {args.into}.",
+        file=ctx.stdout,
+    )
+    _set_outputs(ctx.env, {"found": "true", "run-id": str(artifact.run_id)})
+    return 0
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _pull_request_number(payload: Mapping[str, Any]) -> int | None:
+    pr = payload.get("pull_request")
+    if isinstance(pr, dict) and isinstance(pr.get("number"), int):
+        return int(pr["number"])
+    issue = payload.get("issue")
+    if isinstance(issue, dict) and "pull_request" in issue and isinstance(issue.get("number"), int):
+        return int(issue["number"])
+    return None
+
+
+def _head_sha(payload: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    """The commit the pull request's author pushed (GITHUB_SHA is GitHub's merge commit)."""
+    pr = payload.get("pull_request")
+    head = pr.get("head") if isinstance(pr, dict) else None
+    sha = head.get("sha") if isinstance(head, dict) else None
+    return sha if isinstance(sha, str) and sha else env.get("GITHUB_SHA", "")
+
+
+def _org(args: argparse.Namespace, ctx: Context) -> str:
+    """The org the directory names (flag, environment or reconciler.yaml); "" if unknown."""
+    from reconciler.config import load_config
+    from reconciler.errors import ReconcilerError
+    from reconciler.settings import resolve
+
+    flag = getattr(args, "org", None)
+    if flag:
+        return str(flag)
+    directory = ctx.cwd / args.dir
+    try:
+        config = load_config(directory)
+        settings = resolve(
+            directory,
+            flag_org=None,
+            flag_api=None,
+            env=ctx.env,
+            config=config.data,
+            config_file=config.path,
+        )
+    except (ReconcilerError, OSError):
+        return ""
+    return settings.org or ""
+
+
+def _read_events(path: Path) -> list[dict[str, Any]]:
+    """The JSON lines of an event log; other lines (and a missing file) are left out."""
+    import json
+
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    events = []
+    for line in text.splitlines():
+        try:
+            item = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(item, dict):
+            events.append(item)
+    return events
+
+
+def _set_outputs(env: Mapping[str, str], values: Mapping[str, str]) -> None:
+    """Step outputs for later steps (``GITHUB_OUTPUT``); nothing outside Actions."""
+    path = env.get("GITHUB_OUTPUT")
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as fh:
+        for key, value in values.items():
+            fh.write(f"{key}={' '.join(value.split())}\n")

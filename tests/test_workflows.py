@@ -1,0 +1,462 @@
+"""The GitHub workflows: their hardening, read from the YAML, and their ``run:`` steps run for real
+(tests/workflow_runner.py) against the fake GitHub and the embedded sandbox of ``examples/``.
+
+In this repository the "live API" of the workflows is the sandbox database that apply.yml and
+drift.yml carry from run to run as an artifact, so a change "made in the UI" is a change to the
+database of the latest state artifact, made through the sandbox API.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import yaml
+
+from reconciler.render import markdown
+from reconciler.sandbox.embedded import embedded
+from tests.fakegithub import FakeGitHub, serve
+from tests.workflow_runner import JobResult, World, run_workflow, unzip
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = ROOT / ".github" / "workflows"
+ACTION = ROOT / ".github" / "actions" / "reconcile" / "action.yml"
+# docs/github-actions.md of the project's shared docs: the only actions and commits allowed.
+PINS = {
+    "actions/checkout": ("11bd71901bbe5b1630ceea73d27597364c9af683", "v4.2.2"),
+    "actions/setup-python": ("a26af69be951a213d495a4c3e4e4022e16d87065", "v5.6.0"),
+    "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
+    "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
+    "actions/github-script": ("60a0d83039c74a4aee543508d2ffcb1c3799cdea", "v7.0.1"),
+}
+GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+
+
+def _yaml_files() -> list[Path]:
+    return sorted([*WORKFLOWS.glob("*.yml"), ACTION])
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(path.read_text())
+    return data
+
+
+def _steps(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    spec = _load(path)
+    if "runs" in spec:
+        return [("action", s) for s in spec["runs"]["steps"]]
+    return [(name, s) for name, job in spec["jobs"].items() for s in job["steps"]]
+
+
+# --- hardening, read from the YAML -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", _yaml_files(), ids=lambda p: p.name)
+def test_every_uses_is_pinned(path: Path) -> None:
+    lines = [line.strip() for line in path.read_text().splitlines()]
+    uses = [line for line in lines if re.match(r"(- )?uses:", line)]
+    assert len(uses) == sum("uses" in s for _, s in _steps(path))
+    for line in uses:
+        value = line.split("uses:", 1)[1].strip()
+        if value.startswith("./"):
+            assert value.split()[0] == "./.github/actions/reconcile"
+            continue
+        match = re.fullmatch(r"([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v[\d.]+)", value)
+        assert match, f"{path.name}: {line}: pin a full commit SHA with the version in a comment"
+        action, sha, version = match.groups()
+        assert PINS.get(action) == (sha, version), f"{path.name}: {line} is not a pinned SHA"
+
+
+@pytest.mark.parametrize("path", sorted(WORKFLOWS.glob("*.yml")), ids=lambda p: p.name)
+def test_workflow_hardening(path: Path) -> None:
+    spec = _load(path)
+    text = path.read_text()
+    assert spec["permissions"] == {}
+    assert "pull_request_target" not in text
+    for name, job in spec["jobs"].items():
+        assert "permissions" in job, f"{name}: least privilege per job"
+        assert "write-all" not in str(job["permissions"]) and "read-all" not in str(
+            job["permissions"]
+        )
+        uses_secret = "secrets.INFRACOST_SERVICE_TOKEN" in yaml.safe_dump(job)
+        assert not uses_secret or job.get("environment"), (
+            f"{name}: the token lives in the environment"
+        )
+    for _, step in _steps(path):
+        assert "${{" not in step.get("run", ""), f"{path.name}: pass expressions through env:"
+        if str(step.get("uses", "")).startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False
+
+
+def test_action_hardening() -> None:
+    for _, step in _steps(ACTION):
+        assert "${{" not in step.get("run", "")
+        assert step["shell"] == "bash"
+    assert "GITHUB_PATH" not in ACTION.read_text() and "GITHUB_ENV" not in ACTION.read_text()
+
+
+def test_ci_runs_what_ci_run_runs() -> None:
+    [(_, step)] = [s for s in _steps(WORKFLOWS / "ci.yml") if "run" in s[1]]
+    assert step["run"].strip() == "bash .ci/run"
+
+
+def test_triggers_environment_and_concurrency() -> None:
+    plan, apply, drift = (_load(WORKFLOWS / f"{n}.yml") for n in ("plan", "apply", "drift"))
+    assert set(plan[True]) == {"pull_request"}  # YAML 1.1 reads `on` as True
+    assert set(apply[True]) == {"push", "workflow_dispatch"}
+    assert apply[True]["push"]["branches"] == ["main"]
+    assert set(drift[True]) == {"schedule", "workflow_dispatch"}
+    for spec in (apply, drift):
+        [job] = spec["jobs"].values()
+        assert job["environment"] == "${{ matrix.dir }}"
+        assert job["concurrency"] == {
+            "group": "reconciler-${{ matrix.dir }}",
+            "cancel-in-progress": False,
+        }
+    for spec in (plan, apply, drift):
+        [job] = spec["jobs"].values()
+        assert job["strategy"]["matrix"]["dir"] == (
+            "${{ fromJSON(vars.RECONCILER_DIRS || '[\"examples\"]') }}"
+        )
+    [plan_job] = plan["jobs"].values()
+    assert "environment" not in plan_job
+    assert plan_job["permissions"] == {
+        "contents": "read",
+        "actions": "read",
+        "pull-requests": "write",
+    }
+
+
+# --- the flow, run ---------------------------------------------------------------------------
+
+
+def _git(repo: Path, *args: str) -> str:
+    out = subprocess.run([*GIT, "-C", str(repo), *args], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    origin = tmp_path / "origin.git"
+    work = tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    ignore = shutil.ignore_patterns(".reconciler", "__pycache__")
+    shutil.copytree(ROOT / "examples", work / "examples", ignore=ignore)
+    shutil.copytree(ROOT / ".github", work / ".github")
+    (work / ".gitignore").write_text(".reconciler/\n")
+    _git(tmp_path, "init", "-q", "-b", "main", str(work))
+    _git(work, "remote", "add", "origin", str(origin))
+    with serve(FakeGitHub()) as fake:
+        yield World(tmp_path / "runs", origin, fake)
+
+
+def _commit(world: World, branch: str, edit: Callable[[Path], None], base: str = "main") -> str:
+    work = world.origin.parent / "work"
+    if _has_head(work):
+        _git(work, "checkout", "-q", "-B", branch, f"origin/{base}")
+    edit(work)
+    _git(work, "add", "-A")
+    _git(work, "commit", "-q", "-m", f"change on {branch}")
+    _git(work, "push", "-q", "-f", "origin", f"HEAD:refs/heads/{branch}")
+    _git(work, "fetch", "-q", "origin")
+    return _git(work, "rev-parse", "HEAD")
+
+
+def _has_head(work: Path) -> bool:
+    return (
+        subprocess.run(
+            [*GIT, "-C", str(work), "rev-parse", "-q", "--verify", "HEAD"], capture_output=True
+        ).returncode
+        == 0
+    )
+
+
+def _replace(path: str, old: str, new: str) -> Callable[[Path], None]:
+    def edit(work: Path) -> None:
+        file = work / path
+        text = file.read_text()
+        assert old in text
+        file.write_text(text.replace(old, new))
+
+    return edit
+
+
+def _run(world: World, name: str, **kwargs: Any) -> JobResult:
+    [job] = run_workflow(world, WORKFLOWS / f"{name}.yml", **kwargs)
+    return job
+
+
+def _ok(job: JobResult) -> JobResult:
+    assert job.status == "success", job.logs()
+    return job
+
+
+def _push(world: World, sha: str, before: str) -> JobResult:
+    event = {"ref": "refs/heads/main", "before": before, "after": sha}
+    return _run(world, "apply", event_name="push", event=event, sha=sha, ref="refs/heads/main")
+
+
+def _pull_request(world: World, number: int, sha: str, *, fork: bool = False) -> JobResult:
+    head_repo = "someone/policies" if fork else world.github.repository
+    event = {
+        "pull_request": {
+            "number": number,
+            "head": {"sha": sha, "repo": {"full_name": head_repo}},
+            "base": {"ref": "main"},
+        }
+    }
+    return _run(
+        world,
+        "plan",
+        event_name="pull_request",
+        event=event,
+        sha=sha,
+        ref=f"refs/pull/{number}/merge",
+        base_ref="main",
+    )
+
+
+def _drift(world: World, sha: str) -> JobResult:
+    return _run(world, "drift", event_name="schedule", event={}, sha=sha, ref="refs/heads/main")
+
+
+def _change_live(world: World, name: str, attributes: dict[str, Any]) -> None:
+    """A change "in the UI": through the sandbox API, on the state the next run restores."""
+    artifact = "reconciler-state-examples"
+    state = world.root / "ui-state"
+    shutil.rmtree(state, ignore_errors=True)
+    for path, data in world.artifacts[artifact].items():
+        (state / path).parent.mkdir(parents=True, exist_ok=True)
+        (state / path).write_bytes(data)
+    with embedded(state / "sandbox.db", "acme") as endpoint, requests.Session() as http:
+        http.trust_env = False
+        http.headers["Authorization"] = f"Bearer {endpoint.token}"
+        url = f"{endpoint.base_url}/orgs/acme/guardrails"
+        [found] = [
+            g for g in http.get(url, timeout=10).json()["data"] if g["attributes"]["name"] == name
+        ]
+        body = {"data": {"type": "guardrails", "id": found["id"], "attributes": attributes}}
+        assert http.patch(f"{url}/{found['id']}", json=body, timeout=10).ok
+    files = {
+        p.relative_to(state).as_posix(): p.read_bytes() for p in state.rglob("*") if p.is_file()
+    }
+    world.github.add_artifact(world.github.add_run(event="push"), artifact, files)
+    world.artifacts[artifact] = files
+
+
+def _events(world: World) -> list[str]:
+    text = world.artifacts["reconciler-events-examples"]["events.jsonl"].decode()
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def test_the_flow_pull_request_merge_apply_drift(world: World) -> None:
+    fake = world.github
+    c0 = _commit(world, "main", lambda work: None)
+
+    # the first push to main: everything is created, then snapshot and state are kept
+    job = _ok(_push(world, c0, "0" * 40))
+    assert job.environment == "examples"
+    assert job.step("apply").outputs["exitcode"] == "0"
+    assert sum('"event": "created"' in e for e in _events(world)) == 5
+    assert job.summary.startswith("### Apply complete: 6 applied, 0 failed, 0 skipped")
+    assert job.step("Report on the merged pull request").log.endswith(
+        f"No pull request was merged as {c0}: no comment.\n"
+    )
+    assert set(world.artifacts["reconciler-state-examples"]) == {
+        "sandbox.db",
+        "custom-properties.json",
+    }
+
+    # a pull request: planned against the snapshot, one comment, edited on the next push
+    number = fake.add_pull_request()
+    budget = "examples/guardrails/project-budget.yaml"
+    c1 = _commit(world, "raise", _replace(budget, "totalThreshold: 25000", "totalThreshold: 30000"))
+    job = _ok(_pull_request(world, number, c1))
+    [comment] = fake.comments(number)
+    lines = comment["body"].splitlines()
+    assert lines[0] == markdown.marker("examples", "acme")
+    assert lines[1] == "### Plan: 0 to add, 1 to change, 0 to destroy (1 loosening)"
+    assert f"planned at `{c1}`" in lines[3]
+    assert "totalThreshold: 25000 -> 30000" in comment["body"]
+    assert "### Plan: 0 to add, 1 to change, 0 to destroy" in job.summary
+    assert "reconciler-plan-examples" in world.artifacts
+    assert not fake.sent("GET", "/_storage/")[0].authorized
+
+    c2 = _commit(
+        world,
+        "raise",
+        _replace(budget, "increasePercentThreshold: 20", "increasePercentThreshold: 25"),
+        base="raise",
+    )
+    _ok(_pull_request(world, number, c2))
+    [comment] = fake.comments(number)
+    assert comment["edits"] == 1
+    assert f"planned at `{c2}`" in comment["body"]
+    assert "increasePercentThreshold: 20 -> 25" in comment["body"]
+
+    # merge: apply applies, from main
+    work = world.origin.parent / "work"
+    _git(work, "checkout", "-q", "main")
+    _git(work, "merge", "-q", "--ff-only", "origin/raise")
+    _git(work, "push", "-q", "origin", "main")
+    fake.merge(number, c2)
+    job = _ok(_push(world, c2, c0))
+    assert next(e for e in _events(world) if '"updated"' in e).startswith(
+        '{"event": "updated", "kind": "Guardrail", "name": "Project budget"'
+    )
+    assert job.summary.startswith("### Apply complete: 1 applied, 0 failed, 0 skipped")
+    assert len(fake.comments(number)) == 1  # success: no report on the pull request
+
+    # the schedule: no drift, no issue, the daily upload of the custom properties
+    job = _ok(_drift(world, c2))
+    assert job.step("plan").outputs["exitcode"] == "0"
+    assert job.step("issue").log.splitlines()[-1] == "No drift: no open drift issue."
+    assert job.step("Upload the custom properties (daily sync)").outcome == "success"
+    assert '"event": "uploaded"' in job.step("Upload the custom properties (daily sync)").log
+    assert not fake.issues()
+
+    # a change made outside the files: the drift issue opens, the sync waits
+    _change_live(world, "Project budget", {"totalThreshold": 99999})
+    job = _ok(_drift(world, c2))
+    assert job.step("plan").outputs["exitcode"] == "2"
+    assert job.step("issue").outputs == {"drift": "true", "changes": "true", "issue": "2"}
+    assert job.step("Upload the custom properties (daily sync)").outcome == "skipped"
+    [issue] = fake.issues()
+    assert issue["state"] == "open" and issue["labels"] == [{"name": "reconciler-drift"}]
+    assert "totalThreshold: 99999 -> 30000" in issue["body"]
+
+    # the next apply undoes it, and the next check closes the issue
+    dispatch = {"ref": "refs/heads/main"}
+    job = _ok(
+        _run(
+            world,
+            "apply",
+            event_name="workflow_dispatch",
+            event=dispatch,
+            sha=c2,
+            ref="refs/heads/main",
+        )
+    )
+    assert job.step("Report on the merged pull request").outcome == "skipped"
+    assert job.summary.startswith("### Apply complete: 1 applied")
+    job = _ok(_drift(world, c2))
+    assert job.step("plan").outputs["exitcode"] == "0"
+    [issue] = fake.issues()
+    assert issue["state"] == "closed"
+    assert job.step("issue").log.splitlines()[-1].startswith("No drift: closed issue #2")
+
+
+def _add_guardrail_with_a_missing_secret(work: Path) -> None:
+    (work / "examples" / "guardrails" / "hooked.yaml").write_text(
+        "kind: Guardrail\nname: Hooked\nscope: PULL_REQUEST\nincreaseThreshold: 10\n"
+        "message: Costs go up.\nwebhookUrl: {fromEnv: ACME_MISSING_HOOK}\n"
+    )
+
+
+def test_a_failed_apply_reports_on_the_merged_pull_request(world: World) -> None:
+    fake = world.github
+    c0 = _commit(world, "main", lambda work: None)
+    _ok(_push(world, c0, "0" * 40))
+    number = fake.add_pull_request()
+    c1 = _commit(world, "hook", _add_guardrail_with_a_missing_secret)
+    _ok(_pull_request(world, number, c1))
+
+    # a refused plan fails the check, and the comment says why
+    def delete_all(work: Path) -> None:
+        for file in (work / "examples" / "guardrails").glob("*.yaml"):
+            name = yaml.safe_load(file.read_text())["name"]
+            file.write_text(f"kind: Guardrail\nname: {name}\nabsent: true\n")
+
+    refused = _pull_request(world, number, _commit(world, "hook", delete_all, base="hook"))
+    assert refused.status == "failure", refused.logs()
+    [comment] = fake.comments(number)
+    assert comment["body"].splitlines()[1].startswith("### Plan refused: 0 to add, 0 to change")
+    assert "pass --allow-mass-delete" in comment["body"]
+
+    work = world.origin.parent / "work"
+    _git(work, "checkout", "-q", "main")
+    _git(work, "merge", "-q", "--ff-only", c1)
+    _git(work, "push", "-q", "origin", "main")
+    fake.merge(number, c1)
+    job = _push(world, c1, c0)
+    assert job.status == "failure", job.logs()
+    assert job.step("apply").outputs["exitcode"] == "1"
+    assert job.summary.startswith("### Apply failed: 0 applied, 1 failed, 0 skipped")
+    report = [c for c in fake.comments(number) if "reconciler:apply" in c["body"]]
+    assert len(report) == 1
+    assert report[0]["body"].splitlines()[1] == "### Apply failed: 0 applied, 1 failed, 0 skipped"
+    assert "ACME_MISSING_HOOK" in report[0]["body"]
+    assert job.step("snapshot").outcome == "success"  # pull requests still plan against the truth
+
+
+def test_a_fork_gets_a_real_plan_without_a_comment(world: World) -> None:
+    fake = world.github
+    c0 = _commit(world, "main", lambda work: None)
+    _ok(_push(world, c0, "0" * 40))
+    number = fake.add_pull_request(fork=True)
+    budget = "examples/guardrails/project-budget.yaml"
+    c1 = _commit(world, "fork", _replace(budget, "blockPr: false", "blockPr: true"))
+    world.vars["RECONCILER_PLAN_SOURCE"] = "api"  # opted in, but a fork has no secrets
+    job = _ok(_pull_request(world, number, c1, fork=True))
+    assert job.step("snapshot").outcome == "success"
+    assert job.step("Comment on the pull request").outcome == "skipped"
+    assert "### Plan: 0 to add, 1 to change, 0 to destroy (1 tightening)" in job.summary
+    assert "Pull requests from forks get a read-only token" in job.summary
+    assert not fake.comments(number)
+    saved = unzip(fake.state.blobs[max(fake.state.artifacts)])
+    assert set(saved) == {"plan.json"}
+
+
+def test_cancelling_reaches_apply(tmp_path: Path) -> None:
+    """GitHub signals the step's shell only: the action passes it on, and apply's own summary
+    (and exit code 130) still come out."""
+    stub = tmp_path / "reconciler-venv" / "bin" / "reconciler"
+    stub.parent.mkdir(parents=True)
+    stub.write_text(
+        f"#!{sys.executable}\n"
+        "import signal, sys, time\n"
+        "stop = []\n"
+        "signal.signal(signal.SIGTERM, lambda *a: stop.append(1))\n"
+        "print('started', file=sys.stderr, flush=True)\n"
+        "for _ in range(100):\n"
+        "    if stop:\n"
+        '        print(\'{"event": "summary", "interrupted": true}\')\n'
+        "        sys.exit(130)\n"
+        "    time.sleep(0.05)\n"
+    )
+    stub.chmod(0o755)
+    [_, (_, step)] = _steps(ACTION)
+    script = tmp_path / "step.sh"
+    script.write_text(step["run"])
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "RUNNER_TEMP": str(tmp_path),
+        "MODE": "apply",
+        "DIR": "examples",
+        "OUT": str(tmp_path / "events.jsonl"),
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+    }
+    proc = subprocess.Popen(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    assert proc.stderr.readline() == "started\n"
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=10)
+    assert proc.returncode == 130
+    assert out == '{"event": "summary", "interrupted": true}\n'
+    assert (tmp_path / "output").read_text() == "exitcode=130\n"
