@@ -17,6 +17,15 @@ class Location:
 
 
 @dataclass(frozen=True)
+class HygieneSubject:
+    """What a tag-value hygiene finding is about, so a plan can tell the findings it introduces."""
+
+    places: tuple[tuple[str, str, str], ...]  # (kind, name, tag key) of each value or key involved
+    values: tuple[str, ...] = ()  # the values involved; empty for a finding about tag keys
+    suggestion: str = ""
+
+
+@dataclass(frozen=True)
 class Problem:
     """One finding of validation, located as precisely as the input allows."""
 
@@ -27,6 +36,8 @@ class Problem:
     name: str | None = None
     field: str = ""
     related: Location | None = None  # "first at ...": the other place of a duplicate
+    rule: str = ""  # a stable name for checks that have one: "hygiene/variant", ...
+    hygiene: HygieneSubject | None = None
 
     def sort_key(self) -> tuple[str, int, int, str]:
         loc = self.location
@@ -75,6 +86,7 @@ class DesiredState:
     custom_properties: CustomPropertiesTable | None
     problems: tuple[Problem, ...]
     files: int
+    hygiene: tuple[Problem, ...] = ()  # every hygiene finding (problems holds the first few)
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -168,6 +180,7 @@ class Plan:
     excludes: tuple[str, ...] = ()
     allow_mass_delete: bool = False
     custom_properties: CustomPropertiesChange | None = None
+    hygiene: tuple[str, ...] = ()  # tag-value hygiene findings about values this plan adds
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action == action)

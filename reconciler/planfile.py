@@ -97,6 +97,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         ],
         "warnings": list(plan.warnings),
         "errors": list(plan.errors),
+        "hygiene": list(plan.hygiene),
         "customProperties": None
         if cp is None
         else {
@@ -158,6 +159,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         targets=tuple(data["targets"]),
         excludes=tuple(data["excludes"]),
         allow_mass_delete=data["allowMassDelete"],
+        hygiene=tuple(data.get("hygiene", ())),
         custom_properties=None
         if cp is None
         else CustomPropertiesChange(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reconciler import hygiene_report
 from reconciler.baseline import custom_properties_change
 from reconciler.config import ConfigFile, load_config
 from reconciler.diff import Options, build_plan
@@ -66,7 +67,11 @@ def prepare(
         )
         where = None if from_flag else config.location(exc.field)
         problems.append(Problem("error", where, str(exc), field=exc.field or ""))
-    state = load_desired(directory, exclude=tuple(config.data.get("exclude", ())))
+    state = load_desired(
+        directory,
+        exclude=tuple(config.data.get("exclude", ())),
+        hygiene=config.data.get("hygiene"),
+    )
     problems.extend(state.problems)
     problems.sort(key=Problem.sort_key)
     return Prepared(directory, config, settings, state, problems)
@@ -130,7 +135,7 @@ def make_plan(
 ) -> Plan:
     state = prepared.state
     cp = None
-    if state.custom_properties is not None:
+    if state.custom_properties is not None and _custom_properties_selected(options):
         cp = custom_properties_change(prepared.directory, state.custom_properties, baseline)
         cp = replace(
             cp, file=_relative(state.custom_properties.file, prepared.directory).as_posix()
@@ -141,7 +146,7 @@ def make_plan(
         )
         for r in state.resources
     ]
-    return build_plan(
+    plan = build_plan(
         resources,
         live,
         options,
@@ -150,6 +155,26 @@ def make_plan(
         directory=display_dir,
         custom_properties=cp,
     )
+    introduced = hygiene_report.introduced(state.hygiene, plan.changes)
+    if introduced:
+        lines = tuple(_hygiene_line(p, prepared.directory) for p in introduced)
+        plan = replace(plan, hygiene=lines)
+    return plan
+
+
+def _custom_properties_selected(options: Options) -> bool:
+    """A partial plan leaves the upload out unless a target names CustomProperties."""
+    if any(t.kind == "CustomProperties" for t in options.excludes):
+        return False
+    return not options.targets or any(t.kind == "CustomProperties" for t in options.targets)
+
+
+def _hygiene_line(problem: Problem, directory: Path) -> str:
+    """``data/apps.csv:7: TaggingPolicy "Apps": tags[app_id]...: "A" and "a" differ ...``"""
+    loc = problem.location
+    where = f"{_relative(loc.file, directory).as_posix()}:{loc.line}: " if loc else ""
+    message = problem.message.removeprefix(hygiene_report.PREFIX)
+    return f'{where}{problem.kind} "{problem.name}": {problem.field}: {message}'
 
 
 def _relative(file: Path, directory: Path) -> Path:

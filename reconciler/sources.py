@@ -59,6 +59,10 @@ def _read(path: Path) -> tuple[str, bytes]:
         raise DataError(exc.message, path, exc.line) from None
 
 
+def _no_lines() -> list[int]:
+    return []
+
+
 @dataclass
 class Values:
     """Values read from a file, with what was dropped on the way."""
@@ -66,13 +70,15 @@ class Values:
     values: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, int, int]] = field(default_factory=list)  # value, first, repeat
     empty_lines: list[int] = field(default_factory=list)
+    # The line of each of ``values``, computed only when called (a message needs it).
+    lines: Callable[[], list[int]] = field(default=_no_lines, repr=False)
 
 
 def _collect(values: list[str], lines: Callable[[], list[int]]) -> Values:
     """Drop empty and repeated values. The common case (nothing to drop) touches no line numbers."""
     unique = list(dict.fromkeys(values))
     if len(unique) == len(values) and "" not in unique:
-        return Values(unique)
+        return Values(unique, lines=lines)
     result = Values()
     first: dict[str, int] = {}
     for value, line in zip(values, lines(), strict=True):
@@ -83,6 +89,8 @@ def _collect(values: list[str], lines: Callable[[], list[int]]) -> Values:
         else:
             first[value] = line
             result.values.append(value)
+    kept = list(first.values())
+    result.lines = lambda: kept
     return result
 
 
@@ -133,7 +141,7 @@ class _Csv:
         starts: list[int] = []
         start = 1
         for row in reader:
-            if row and row != [""]:
+            if row:  # a blank line is []; a line holding "" is a row
                 starts.append(start)
             start = reader.line_num + 1
         return starts[1:]
@@ -151,7 +159,7 @@ def _check_header(header: list[str], path: Path, text: str) -> None:
 def _parse_csv(text: str, path: Path) -> _Csv:
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        rows = [row for row in reader if row and row != [""]]  # blank lines are skipped
+        rows = [row for row in reader if row]  # blank lines are skipped
     except csv.Error as exc:
         raise DataError(f"CSV syntax error: {exc}", path, reader.line_num) from None
     if not rows:

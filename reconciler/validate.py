@@ -10,13 +10,14 @@ from __future__ import annotations
 import difflib
 import gc
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reconciler import regexes
+from reconciler import hygiene_report, regexes
 from reconciler.discover import resource_files
 from reconciler.kinds import KINDS, Kind
 from reconciler.load import DEFAULT_LIMITS, Document, Limits, LoadError, load_documents
@@ -30,7 +31,7 @@ from reconciler.model import (
     Severity,
 )
 from reconciler.schemas import field_path, load_schema, schema_errors, with_defaults
-from reconciler.sources import DataError, read_table, read_values, resolve_inside
+from reconciler.sources import DataError, Values, read_table, read_values, resolve_inside
 
 MAX_REPEATS_LISTED = 20  # per list: beyond this, one line says how many more
 _ABSENT_KEYS = {"kind", "name", "id", "absent"}
@@ -85,6 +86,17 @@ class _Seen:
     names: dict[tuple[str, str], Location] = field(default_factory=dict)
     pins: dict[str, tuple[str, str, Location]] = field(default_factory=dict)
     custom_properties: Location | None = None
+    # for the hygiene check, from documents without errors
+    value_lists: list[hygiene_report.ValueList] = field(default_factory=list)
+    tag_keys: list[hygiene_report.TagKey] = field(default_factory=list)
+
+
+@dataclass
+class _Hygiene:
+    """What one document gives the hygiene check, kept only if the document has no error."""
+
+    value_lists: list[hygiene_report.ValueList] = field(default_factory=list)
+    tag_keys: list[hygiene_report.TagKey] = field(default_factory=list)
 
 
 def load_desired(
@@ -92,10 +104,14 @@ def load_desired(
     *,
     exclude: tuple[str, ...] = (),
     limits: Limits = DEFAULT_LIMITS,
+    hygiene: Mapping[str, Any] | None = None,
 ) -> DesiredState:
-    """Read and check every resource file of a directory."""
+    """Read and check every resource file of a directory.
+
+    ``hygiene`` is the ``hygiene:`` setting of reconciler.yaml (house styles, intentional pairs).
+    """
     with _gc_paused():
-        return _load_desired(directory, exclude, limits)
+        return _load_desired(directory, exclude, limits, hygiene or {})
 
 
 @contextmanager
@@ -111,7 +127,9 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_desired(directory: Path, exclude: tuple[str, ...], limits: Limits) -> DesiredState:
+def _load_desired(
+    directory: Path, exclude: tuple[str, ...], limits: Limits, hygiene: Mapping[str, Any]
+) -> DesiredState:
     problems: list[Problem] = []
     resources: list[Resource] = []
     table: CustomPropertiesTable | None = None
@@ -129,8 +147,10 @@ def _load_desired(directory: Path, exclude: tuple[str, ...], limits: Limits) -> 
                 resources.append(result)
             elif isinstance(result, CustomPropertiesTable):
                 table = result
+    found = hygiene_report.problems(seen.value_lists, seen.tag_keys, hygiene)
+    problems += hygiene_report.shown(found)
     problems.sort(key=Problem.sort_key)
-    return DesiredState(tuple(resources), table, tuple(problems), len(files))
+    return DesiredState(tuple(resources), table, tuple(problems), len(files), tuple(found))
 
 
 def _check_document(
@@ -181,8 +201,9 @@ def _check_document(
     sources: dict[str, Location] = {}
     tags = data.get("tags")
     resolved_tags: list[Any] | None = None
+    for_hygiene = _Hygiene()
     if kind.name == "TaggingPolicy" and isinstance(tags, list):
-        resolved_tags = _tags(doc, r, root, tags, sources)
+        resolved_tags = _tags(doc, r, root, tags, sources, for_hygiene)
     if kind.name == "Guardrail":
         _guardrail(r, data)
     _sets(r, kind, data)
@@ -191,6 +212,8 @@ def _check_document(
 
     if any(p.severity == "error" for p in problems[before:]):
         return None
+    seen.value_lists += for_hygiene.value_lists
+    seen.tag_keys += for_hygiene.tag_keys
     return _resource(doc, kind, data, resolved_tags, sources)
 
 
@@ -274,7 +297,12 @@ def _expand(
 
 
 def _tags(
-    doc: Document, r: _Reporter, root: Path, tags: list[Any], sources: dict[str, Location]
+    doc: Document,
+    r: _Reporter,
+    root: Path,
+    tags: list[Any],
+    sources: dict[str, Location],
+    for_hygiene: _Hygiene,
 ) -> list[Any]:
     """Check each tag rule; return the tags with allowedValuesFrom read into allowedValues."""
     keys: dict[str, int] = {}
@@ -291,6 +319,15 @@ def _tags(
                 r.error((*path, "key"), f'tag key "{key}" is repeated (first at line {line})')
             else:
                 keys[key] = i
+                for_hygiene.tag_keys.append(
+                    hygiene_report.TagKey(
+                        r.kind or "",
+                        r.name or "",
+                        key,
+                        _at(doc, (*path, "key")),
+                        field_path(doc.data, (*path, "key")),
+                    )
+                )
         value_type = tag.get("valueType", "ANY")
         inline = tag.get("allowedValues")
         from_file = tag.get("allowedValuesFrom")
@@ -304,6 +341,8 @@ def _tags(
                 if inline == []:
                     r.error((*path, "allowedValues"), "valueType LIST needs at least one value")
                 _repeats(r, (*path, "allowedValues"), inline, "allowed value")
+                if isinstance(key, str) and isinstance(inline, list):
+                    for_hygiene.value_lists.append(_inline_list(doc, r, path, key, inline))
         elif value_type in ("ANY", "REGEX"):
             for attr in ("allowedValues", "allowedValuesFrom"):
                 if tag.get(attr) not in (None, []):
@@ -325,17 +364,45 @@ def _tags(
                 f"is only used with valueType REGEX (this tag is {value_type})",
             )
         if value_type == "LIST" and isinstance(from_file, dict) and inline is None:
-            values = _values_from(doc, r, root, (*path, "allowedValuesFrom"), from_file)
-            if values is not None and isinstance(key, str):
+            got = _values_from(doc, r, root, (*path, "allowedValuesFrom"), from_file)
+            if got is not None and isinstance(key, str):
                 resolved[-1] = {k: v for k, v in tag.items() if k != "allowedValuesFrom"}
-                resolved[-1]["allowedValues"] = values
+                resolved[-1]["allowedValues"] = got[1].values
                 sources[key] = _at(doc, (*path, "allowedValuesFrom"))
+                for_hygiene.value_lists.append(_file_list(doc, r, path, key, *got))
     return resolved
+
+
+def _inline_list(
+    doc: Document, r: _Reporter, path: tuple[str | int, ...], key: str, inline: list[Any]
+) -> hygiene_report.ValueList:
+    """Inline values, each located at its own YAML line."""
+    positions = {v: j for j, v in reversed(list(enumerate(inline))) if isinstance(v, str)}
+    values = sorted(positions, key=positions.__getitem__)
+
+    def locate(i: int) -> Location:
+        return _at(doc, (*path, "allowedValues", positions[values[i]]))
+
+    field_name = field_path(doc.data, (*path, "allowedValues"))
+    return hygiene_report.ValueList(r.kind or "", r.name or "", key, values, field_name, locate)
+
+
+def _file_list(
+    doc: Document, r: _Reporter, path: tuple[str | int, ...], key: str, file: Path, got: Values
+) -> hygiene_report.ValueList:
+    """Values read from a file, each located at its line there (computed only when needed)."""
+    lines = cache(got.lines)
+
+    def locate(i: int) -> Location:
+        return Location(file, lines()[i], 1)
+
+    field_name = field_path(doc.data, (*path, "allowedValuesFrom"))
+    return hygiene_report.ValueList(r.kind or "", r.name or "", key, got.values, field_name, locate)
 
 
 def _values_from(
     doc: Document, r: _Reporter, root: Path, path: tuple[str | int, ...], ref: dict[str, Any]
-) -> list[str] | None:
+) -> tuple[Path, Values] | None:
     file, column = ref.get("file"), ref.get("column")
     if not isinstance(file, str) or not (column is None or isinstance(column, str)):
         return None  # the schema has said why
@@ -368,7 +435,7 @@ def _values_from(
             f'{len(got.empty_lines)} empty value(s) in "{file}" skipped '
             f"(first at line {got.empty_lines[0]})",
         )
-    return got.values
+    return target, got
 
 
 def _guardrail(r: _Reporter, data: dict[str, Any]) -> None:

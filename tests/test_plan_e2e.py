@@ -205,3 +205,28 @@ def test_a_missing_token_is_a_clear_error(examples: Path) -> None:
 def test_bad_target_is_a_usage_error(examples: Path) -> None:
     code, _, err = run("plan", ".", "--target", "Budget/x", cwd=examples)
     assert code == 1 and "--target" in err
+
+
+def test_targets_leave_the_custom_properties_out_unless_named(
+    examples: Path, sandbox_org: SandboxOrg
+) -> None:
+    flags, env = against(sandbox_org)
+    partial = ["--target", "Guardrail/Project budget", "--format", "json"]
+    code, out, _ = run("plan", ".", *flags, *partial, cwd=examples, env=env)
+    assert code == 0 and json.loads(out)["customProperties"] is None
+    code, out, _ = run(
+        "plan", ".", *flags, *partial, "--target", "CustomProperties/csv", cwd=examples, env=env
+    )
+    assert json.loads(out)["customProperties"]["status"] == "sync"
+    code, out, _ = run(
+        "plan",
+        ".",
+        *flags,
+        "--exclude",
+        "CustomProperties/csv",
+        "--format",
+        "json",
+        cwd=examples,
+        env=env,
+    )
+    assert json.loads(out)["customProperties"] is None

@@ -206,3 +206,19 @@ def test_webhook_urls_never_appear_in_output(tmp_path: Path) -> None:
         code, out, err = run("validate", ".", "--format", fmt, cwd=tmp_path, env={"H": hook})
         assert code == 1
         assert "sekrit" not in out + err
+
+
+def test_a_quoted_empty_value_in_a_one_column_csv(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "p.yaml": "kind: TaggingPolicy\nname: P\ntags:\n  - key: app\n    valueType: LIST\n"
+            "    allowedValuesFrom: {file: apps.csv, column: id}\n",
+            "apps.csv": 'id\nA1\n""\n\nA2\n',
+        },
+    )
+    state = load_desired(tmp_path)
+    assert state.resources[0].attributes["tags"][0]["allowedValues"] == ["A1", "A2"]
+    assert [p.message for p in state.warnings if "empty" in p.message] == [
+        '1 empty value(s) in "apps.csv" skipped (first at line 3)'
+    ]

@@ -6,7 +6,17 @@ import argparse
 from types import ModuleType
 from typing import Protocol
 
-from reconciler.commands import apply, export, github, plan, sandbox, show, snapshot, validate
+from reconciler.commands import (
+    apply,
+    export,
+    fix_values,
+    github,
+    plan,
+    sandbox,
+    show,
+    snapshot,
+    validate,
+)
 from reconciler.context import Context
 
 
@@ -25,6 +35,7 @@ def _check(module: ModuleType) -> Command:
 
 COMMANDS: dict[str, Command] = {
     "validate": _check(validate),
+    "fix-values": _check(fix_values),
     "plan": _check(plan),
     "apply": _check(apply),
     "show": _check(show),

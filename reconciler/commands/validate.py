@@ -52,7 +52,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         where = None if from_flag else config.location(exc.field)
         problems.append(Problem("error", where, str(exc), field=exc.field or ""))
     exclude = tuple(config.data.get("exclude", ()))
-    state = load_desired(directory, exclude=exclude)
+    state = load_desired(directory, exclude=exclude, hygiene=config.data.get("hygiene"))
     if config.path is None and state.files == 0:
         raise InputError(
             f"{args.dir}: no reconciler.yaml and no resource files (*.yaml, *.yml): "

@@ -141,6 +141,8 @@ def _sections(plan: Plan, detail: Detail, cap: int | None) -> list[_Section]:
                 ],
             )
         )
+    if plan.hygiene:
+        out.append(_hygiene_section(plan, cap))
     out += _change_sections(plan, detail)
     cp = plan.custom_properties
     if cp is not None and cp.status != "no-op":
@@ -166,6 +168,25 @@ def _sections(plan: Plan, detail: Detail, cap: int | None) -> list[_Section]:
             )
         )
     return out
+
+
+def _hygiene_section(plan: Plan, cap: int | None) -> _Section:
+    """Values this change adds that look like typos or variants of others: shown before the
+    changes, since they are cheapest to fix now."""
+    n = len(plan.hygiene)
+    return _Section(
+        "> [!WARNING]",
+        [[clean(h, MAX_CHARS)] for h in plan.hygiene],
+        ("finding", "findings"),
+        cap=cap,
+        alert=True,
+        intro=[
+            f"> **Tag-value hygiene ({n:,})**: this change adds values that look like typos or "
+            "variants of others. Fix them before merging, or declare intentional pairs under "
+            "`hygiene:` in `reconciler.yaml`.",
+            ">",
+        ],
+    )
 
 
 def _render_section(section: _Section, n: int) -> list[str]:

@@ -55,6 +55,8 @@ def as_dict(problem: Problem, show: PathDisplay, strict: bool = False) -> dict[s
         "name": problem.name,
         "field": problem.field or None,
         "message": problem.message + _related(problem, show),
+        "rule": problem.rule or None,  # "hygiene/variant", ...
+        "suggestion": problem.hygiene.suggestion if problem.hygiene else None,
     }
 
 

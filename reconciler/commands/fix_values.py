@@ -1,0 +1,96 @@
+"""reconciler fix-values FILE [--column NAME] [--key KEY] [--near-duplicates] [--write]"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconciler.context import Context
+
+if TYPE_CHECKING:
+    from reconciler.hygiene import Style
+
+HELP = (
+    "rewrite a values file (.csv column or .txt) to the forms the hygiene check suggests: "
+    "shows the diff, writes only with --write"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="the values file: .csv or .txt")
+    parser.add_argument("--column", metavar="NAME", help="the CSV column holding the values")
+    parser.add_argument(
+        "--key",
+        metavar="KEY",
+        help="the tag key whose house style applies (hygiene: in the nearest reconciler.yaml "
+        "above FILE; default: the column name)",
+    )
+    parser.add_argument(
+        "--near-duplicates",
+        action="store_true",
+        help="also rewrite values one edit away from another value (a guess: read the diff)",
+    )
+    parser.add_argument("--write", action="store_true", help="rewrite FILE (default: only show)")
+
+
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    from reconciler import fixvalues, hygiene
+    from reconciler.lookalikes import show
+
+    path = ctx.cwd / args.file
+    key = args.key or args.column
+    style = _style(path, key, ctx) if key else hygiene.Style()
+    name = ctx.display_path(path)
+    fixed = fixvalues.fix(path, args.column, style, near_duplicates=args.near_duplicates, name=name)
+    out = ctx.stdout
+    for line in fixvalues.diff(fixed, name):
+        print(line, file=out)
+    n = len(fixed.rewrites)
+    if fixed.left:
+        print(
+            f"{len(fixed.left)} near-duplicate(s) left as they are (pass --near-duplicates to "
+            "rewrite them too):",
+            file=out,
+        )
+        for f in fixed.left:
+            other = fixed.values[f.other] if f.other is not None else ""
+            print(f"  {show(fixed.values[f.index])} -> {show(other)}?", file=out)
+    if not n:
+        print(f"Nothing to rewrite in {name}.", file=out)
+        return 0
+    rules = Counter(r.rule for r in fixed.rewrites)
+    what = ", ".join(f"{rule} {count}" for rule, count in sorted(rules.items()))
+    if fixed.repeats:
+        print(
+            f"{fixed.repeats} rewritten value(s) now repeat another value: reconciler keeps the "
+            "first and warns about the others when it reads the file.",
+            file=out,
+        )
+    if args.write:
+        fixvalues.write(path, fixed)
+        print(f"Rewrote {n} value(s) in {name} ({what}).", file=out)
+    else:
+        print(f"{n} value(s) to rewrite in {name} ({what}); run again with --write.", file=out)
+    return 0
+
+
+def _style(path: Path, key: str, ctx: Context) -> Style:
+    """The house style of ``key`` in the nearest reconciler.yaml at or above the file."""
+    from reconciler import hygiene
+    from reconciler.config import load_config
+    from reconciler.errors import InputError
+    from reconciler.settings import CONFIG_NAME
+
+    for directory in path.resolve().parents:
+        if (directory / CONFIG_NAME).is_file():
+            config = load_config(directory)
+            if not config.valid:
+                shown = ctx.display_path(directory)
+                raise InputError(
+                    f"{ctx.display_path(directory / CONFIG_NAME)}: invalid; "
+                    f"run reconciler validate {shown}"
+                )
+            return hygiene.styles(config.data.get("hygiene", {})).get(key, hygiene.Style())
+    return hygiene.Style()
