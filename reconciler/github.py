@@ -694,6 +694,14 @@ def event(env: Mapping[str, str]) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def head_sha(payload: Mapping[str, Any], env: Mapping[str, str]) -> str:
+    """The commit the pull request's author pushed (GITHUB_SHA is GitHub's merge commit)."""
+    pr = payload.get("pull_request")
+    head = pr.get("head") if isinstance(pr, dict) else None
+    sha = head.get("sha") if isinstance(head, dict) else None
+    return sha if isinstance(sha, str) and sha else env.get("GITHUB_SHA", "")
+
+
 def run_url(env: Mapping[str, str]) -> str:
     server = env.get("GITHUB_SERVER_URL", "").rstrip("/")
     repository, run_id = env.get("GITHUB_REPOSITORY", ""), env.get("GITHUB_RUN_ID", "")

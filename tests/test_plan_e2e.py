@@ -230,3 +230,14 @@ def test_targets_leave_the_custom_properties_out_unless_named(
         env=env,
     )
     assert json.loads(out)["customProperties"] is None
+
+
+def test_markdown_names_the_pull_requests_head_commit(
+    examples: Path, sandbox_org: SandboxOrg, tmp_path: Path
+) -> None:
+    flags, env = against(sandbox_org)
+    payload = tmp_path / "event.json"
+    payload.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": "feedface"}}}))
+    env = {**env, "GITHUB_SHA": "mergecommit", "GITHUB_EVENT_PATH": str(payload)}
+    code, out, _ = run("plan", ".", *flags, "--format", "markdown", cwd=examples, env=env)
+    assert code == 0 and "planned at `feedface`" in out and "mergecommit" not in out

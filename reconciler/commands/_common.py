@@ -80,7 +80,12 @@ def print_plan(plan: Plan, fmt: str, ctx: Context) -> None:
     elif fmt == "markdown":
         from reconciler.render import markdown
 
-        print(markdown.render(plan, commit=ctx.env.get("GITHUB_SHA")), file=ctx.stdout)
+        commit = None
+        if "GITHUB_SHA" in ctx.env or "GITHUB_EVENT_PATH" in ctx.env:
+            from reconciler.github import event, head_sha
+
+            commit = head_sha(event(ctx.env), ctx.env) or None
+        print(markdown.render(plan, commit=commit), file=ctx.stdout)
     else:
         from reconciler.render import text
 

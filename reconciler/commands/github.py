@@ -118,7 +118,7 @@ def _comment(args: argparse.Namespace, ctx: Context) -> int:
             "no pull request: run on a pull_request event or pass --pr N "
             "(the event payload, GITHUB_EVENT_PATH, names none)"
         )
-    body = markdown.render(plan, commit=_head_sha(payload, ctx.env) or None)
+    body = markdown.render(plan, commit=github.head_sha(payload, ctx.env) or None)
     with github.from_env(ctx.env) as gh:
         outcome = github.upsert_comment(gh, number, body)
     verb = {"created": "Posted", "updated": "Updated", "unchanged": "Unchanged:"}[outcome.action]
@@ -252,14 +252,6 @@ def _pull_request_number(payload: Mapping[str, Any]) -> int | None:
     if isinstance(issue, dict) and "pull_request" in issue and isinstance(issue.get("number"), int):
         return int(issue["number"])
     return None
-
-
-def _head_sha(payload: Mapping[str, Any], env: Mapping[str, str]) -> str:
-    """The commit the pull request's author pushed (GITHUB_SHA is GitHub's merge commit)."""
-    pr = payload.get("pull_request")
-    head = pr.get("head") if isinstance(pr, dict) else None
-    sha = head.get("sha") if isinstance(head, dict) else None
-    return sha if isinstance(sha, str) and sha else env.get("GITHUB_SHA", "")
 
 
 def _org(args: argparse.Namespace, ctx: Context) -> str:
