@@ -101,6 +101,7 @@ def build_plan(
         objects = list(live.get(kind.name, ()))
         _plan_kind(kind, docs, objects, options, changes, unmanaged, warnings, errors)
     _guards(desired, live, options, changes, errors)
+    _unmatched_targets(desired, live, options, errors)
     return Plan(
         org=org,
         api=api,
@@ -115,6 +116,30 @@ def build_plan(
         allow_mass_delete=options.allow_mass_delete,
         custom_properties=custom_properties,
     )
+
+
+def _unmatched_targets(
+    desired: Sequence[Resource],
+    live: Mapping[str, Sequence[LiveObject]],
+    options: Options,
+    errors: list[str],
+) -> None:
+    """A --target or --exclude that names nothing is a typo, not a quiet "No changes."."""
+    refs = [Ref(r.kind, r.name, r.id) for r in desired]
+    refs += [
+        Ref(kind, str(o.attributes.get("name", "")), o.id)
+        for kind, objects in live.items()
+        for o in objects
+    ]
+    for flag, targets in (("--target", options.targets), ("--exclude", options.excludes)):
+        for t in targets:
+            if t.kind == "CustomProperties":
+                continue  # it names the upload, which has no name
+            if not any(t.matches(ref) for ref in refs):
+                errors.append(
+                    f"{flag} {_show_target(t)} matches no document and no live object "
+                    "(names are exact and case-sensitive)"
+                )
 
 
 def _show_target(t: Target) -> str:
@@ -191,8 +216,8 @@ def _plan_kind(
                 )
             continue
         want = normalize_desired(kind, doc.attributes, options.env)
-        for attr, why in want.unknown.items():
-            warnings.append(f"{ref}: {attr} is unknown ({why}); it is left as it is")
+        for attr, why in want.invalid.items():
+            errors.append(f"{ref}: {attr}: {why}")
         if live_obj is None:
             creates.append((doc, want))
             changes.append(
@@ -210,7 +235,7 @@ def _plan_kind(
             )
             continue
         have = normalize_live(kind, live_obj.attributes)
-        for attr, why in have.unknown.items():
+        for attr, why in [*want.unknown.items(), *have.unknown.items()]:
             warnings.append(f"{ref}: {attr} is unknown ({why}); it is left as it is")
         for path, extra in sorted(have.extras.items()):
             where = _extra_path(path)
@@ -252,6 +277,12 @@ def _plan_kind(
         if not options.selected(ref):
             continue
         have = normalize_live(kind, o.attributes)
+        renamed = _renamed_to(have, creates)
+        hint = (
+            f'possibly renamed to "{renamed.name}"; add id: {o.id} to rename it in place'
+            if renamed
+            else ""
+        )
         if prune:
             changes.append(
                 Change(
@@ -259,21 +290,28 @@ def _plan_kind(
                     ref,
                     governance="loosening",
                     live_fingerprint=state_fingerprint(have.values),
-                    reason="prune: not declared",
+                    reason="prune: not declared" + (f"; {hint}" if hint else ""),
                 )
             )
+            if renamed is not None and renamed.protect:
+                errors.append(
+                    f'{ref}: looks renamed to "{renamed.name}", which has protect: true; '
+                    f"add id: {o.id} to that document to rename it in place instead of "
+                    "deleting it"
+                )
         else:
-            unmanaged.append(Unmanaged(ref, _renamed_hint(have, creates, o.id)))
+            unmanaged.append(Unmanaged(ref, hint))
 
 
-def _renamed_hint(
-    have: Normalized, creates: Iterable[tuple[Resource, Normalized]], id_: str
-) -> str:
+def _renamed_to(
+    have: Normalized, creates: Iterable[tuple[Resource, Normalized]]
+) -> Resource | None:
+    """The created document whose attributes, the name aside, equal this live object's."""
     rest = {k: v for k, v in have.values.items() if k != "name"}
     for doc, want in creates:
         if equal(rest, {k: v for k, v in want.values.items() if k != "name"}):
-            return f'possibly renamed to "{doc.name}"; add id: {id_} to rename it in place'
-    return ""
+            return doc
+    return None
 
 
 def _extra_path(path: tuple[str, ...]) -> str:

@@ -15,6 +15,8 @@ from reconciler.errors import InputError
 
 def write_atomic(path: Path, text: str) -> None:
     """Write a file so that readers see the old content or the new, never half of it."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory; name a file")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -62,6 +62,7 @@ class Normalized:
     extras: dict[Path, dict[str, Any]] = field(default_factory=dict)  # unknown nested keys
     unknown: dict[str, str] = field(default_factory=dict)  # attribute -> why it is unknown
     secrets: dict[str, str] = field(default_factory=dict)  # attribute -> env var (desired side)
+    invalid: dict[str, str] = field(default_factory=dict)  # attribute -> why its value is unusable
 
 
 def managed_attributes(kind: Kind) -> list[str]:
@@ -143,6 +144,9 @@ def normalize_desired(
                 n.unknown[attr] = f"{value.env} not set"
             else:
                 n.values[attr] = fingerprint(resolved)
+                if resolved and not resolved.startswith(("https://", "http://")):
+                    # say so now, not when apply meets the API's 400; never show the value
+                    n.invalid[attr] = f"{value.env} does not hold an http(s) URL"
             continue
         if attr in kind.secret_fields and isinstance(value, str):
             n.values[attr] = fingerprint(value)

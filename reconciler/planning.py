@@ -48,7 +48,8 @@ def prepare(
 ) -> Prepared:
     """Read and check a desired-state directory and its settings; every problem at once."""
     if not directory.is_dir():
-        raise InputError(f"{directory}: not a directory")
+        what = "is a file, not a directory" if directory.exists() else "no such directory"
+        raise InputError(f"{directory}: {what}")
     config = load_config(directory)
     problems = list(config.problems)
     settings: Settings | None = None
@@ -65,8 +66,11 @@ def prepare(
         from_flag = (exc.field == "org" and flag_org is not None) or (
             exc.field == "api" and flag_api is not None
         )
-        where = None if from_flag else config.location(exc.field)
-        problems.append(Problem("error", where, str(exc), field=exc.field or ""))
+        if from_flag:
+            raise  # a bad flag, not a problem of the files
+        problems.append(
+            Problem("error", config.location(exc.field), str(exc), field=exc.field or "")
+        )
     state = load_desired(
         directory,
         exclude=tuple(config.data.get("exclude", ())),
@@ -110,10 +114,21 @@ def connect(settings: Settings, env: Mapping[str, str]) -> Iterator[Connection]:
             yield Connection(client, org, "sandbox", f"sandbox:{db}")
         return
     if settings.token is None:
-        raise ConfigError(
-            "INFRACOST_SERVICE_TOKEN is not set: create a service account token in Infracost "
-            "Cloud (Org Settings > API tokens) and export it"
-        )
+        from urllib.parse import urlsplit
+
+        from reconciler.settings import is_loopback
+
+        if is_loopback(urlsplit(settings.api).hostname or ""):
+            how = (
+                "for a local sandbox server: "
+                f"export INFRACOST_SERVICE_TOKEN=$(reconciler sandbox token --org {org})"
+            )
+        else:
+            how = (
+                "create a service account token in Infracost Cloud (Org Settings > API tokens) "
+                "and export it"
+            )
+        raise ConfigError(f"INFRACOST_SERVICE_TOKEN is not set: {how}")
     with ApiClient(settings.api, org, settings.token) as client:
         yield Connection(client, org, settings.api, settings.api)
 

@@ -73,7 +73,7 @@ def _normalize_api(value: str) -> str:
     return SANDBOX if value.lower() == SANDBOX else value.rstrip("/")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -91,7 +91,13 @@ def check_api_url(api: str, origin: str) -> str:
         raise ConfigError(f"api {api!r} (from {origin}) is not an http(s) URL or 'sandbox'", "api")
     if parts.username or parts.password:
         raise ConfigError(f"the api URL (from {origin}) must not carry credentials", "api")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.path.rstrip("/") == "":
+        raise ConfigError(
+            f"api {api!r} (from {origin}) has no path: the API base URL includes its version, "
+            "like https://api.infracost.io/v1 (a sandbox server's URL plus /v1)",
+            "api",
+        )
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(
             f"api {api!r} (from {origin}) uses plain http; only https is allowed, "
             "except for loopback addresses",

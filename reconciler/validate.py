@@ -31,6 +31,7 @@ from reconciler.model import (
     Severity,
 )
 from reconciler.schemas import field_path, load_schema, schema_errors, with_defaults
+from reconciler.settings import CONFIG_NAME
 from reconciler.sources import DataError, Values, read_table, read_values, resolve_inside
 
 MAX_REPEATS_LISTED = 20  # per list: beyond this, one line says how many more
@@ -136,6 +137,17 @@ def _load_desired(
     seen = _Seen()
     files = resource_files(directory, exclude)
     for file in files:
+        if file.name == CONFIG_NAME:  # a nested desired-state directory: the wrong DIR?
+            inner = file.parent.relative_to(directory).as_posix()
+            problems.append(
+                Problem(
+                    "error",
+                    Location(file, 1, 1),
+                    "the config of another desired-state directory: run reconciler on the "
+                    f'directory that holds this file, or add "{inner}/**" to exclude:',
+                )
+            )
+            continue
         try:
             documents = load_documents(file, limits)
         except LoadError as exc:

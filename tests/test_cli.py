@@ -37,7 +37,7 @@ def test_bad_choice_exits_1() -> None:
 
 def test_missing_directory_exits_1(tmp_path: Path) -> None:
     code, _, err = run("validate", "nope", cwd=tmp_path)
-    assert (code, err) == (1, "Error: nope: not a directory\n")
+    assert (code, err) == (1, "Error: nope: no such directory\n")
 
 
 def test_global_flags_before_and_after_the_command(tmp_path: Path) -> None:

@@ -70,9 +70,13 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         raise UsageError("--parallelism must be 1 or more")
     path = ctx.cwd / args.target_path
     if path.is_file():
-        for flag in ("target", "exclude"):
+        for flag in ("target", "exclude", "prune", "allow_mass_delete", "baseline"):
             if getattr(args, flag):
-                raise UsageError(f"--{flag} applies to a directory, not to a saved plan")
+                name = "--" + flag.replace("_", "-")
+                raise UsageError(
+                    f"{name} applies to a directory, not to a saved plan: a saved plan is "
+                    "applied as it was made (pass it to plan -o instead)"
+                )
         return _apply_file(path, args, ctx)
     args.dir = args.target_path
     return _apply_dir(args, ctx)
@@ -359,7 +363,7 @@ def _emit_summary_none(args: argparse.Namespace, ctx: Context) -> None:
             file=ctx.stdout,
         )
     else:
-        print("\nNo changes. Nothing to apply.", file=ctx.stdout)
+        print("\nNothing to apply.", file=ctx.stdout)
 
 
 def _summary(result: Result, args: argparse.Namespace, ctx: Context) -> None:

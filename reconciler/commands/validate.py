@@ -35,7 +35,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     directory = ctx.cwd / args.dir
     if not directory.is_dir():
-        raise InputError(f"{args.dir}: not a directory")
+        what = "is a file, not a directory" if directory.exists() else "no such directory"
+        raise InputError(f"{args.dir}: {what}")
     config = load_config(directory)
     problems = list(config.problems)
     try:
