@@ -21,7 +21,6 @@ import ssl
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
-from http import HTTPStatus
 from http.client import RemoteDisconnected
 from types import TracebackType
 from typing import Any, Self
@@ -29,7 +28,6 @@ from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from requests.auth import AuthBase
 from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -43,7 +41,8 @@ from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from reconciler import __version__
-from reconciler.errors import ConfigError, ReconcilerError
+from reconciler.errors import ConfigError
+from reconciler.httpbase import BearerAuth, HttpError, is_success, origin, status_text
 from reconciler.kinds import Kind
 from reconciler.model import LiveObject
 from reconciler.settings import ENV_TOKEN, SANDBOX, Secret, check_api_url
@@ -84,24 +83,8 @@ class ClientSettings:
 # --- errors ------------------------------------------------------------------------------
 
 
-class ApiError(ReconcilerError):
-    """A request that failed: method, path, status (None: no answer) and the API's message."""
-
-    def __init__(
-        self, method: str, path: str, status: int | None, detail: str, *, hint: str = ""
-    ) -> None:
-        self.method = method
-        self.path = path
-        self.status = status
-        self.detail = detail
-        self.hint = hint
-        text = f"{method} {path}: "
-        if status is not None:
-            text += _status_text(status) + (": " if detail else "")
-        text += detail
-        if hint:
-            text += f" ({hint})"
-        super().__init__(text)
+class ApiError(HttpError):
+    """A request to the Infracost API that failed."""
 
 
 class NoAnswer(ApiError):
@@ -146,21 +129,6 @@ class Created(LiveObject):
 
 
 # --- the session's parts -----------------------------------------------------------------
-
-
-class _BearerAuth(AuthBase):
-    """``Authorization: Bearer <token>``; with no token, no header (and ~/.netrc stays unused)."""
-
-    def __init__(self, token: Secret | None) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        if self._token is not None:
-            request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
-        return request
-
-    def __repr__(self) -> str:
-        return "BearerAuth(***)" if self._token is not None else "BearerAuth(no token)"
 
 
 class _Counter:
@@ -271,7 +239,7 @@ class ApiClient:
             after_cap=s.retry_after_max,
         )
         session = requests.Session()  # trust_env stays True: proxies and CA bundles as usual
-        session.auth = _BearerAuth(token)
+        session.auth = BearerAuth(token)
         session.headers["Accept"] = "application/vnd.api+json, application/json"
         session.headers["User-Agent"] = f"reconciler/{__version__}"
         adapter = HTTPAdapter(max_retries=retry)
@@ -305,7 +273,7 @@ class ApiClient:
         objects: dict[str, LiveObject] = {}
         for page in range(1, self.settings.max_pages + 1):
             response = self._send("GET", url)
-            if not _is_success(response):
+            if not is_success(response):
                 raise self._failure("GET", url, response, org_level=True)
             body = self._json("GET", url, response)
             data = body.get("data")
@@ -339,7 +307,7 @@ class ApiClient:
         response = self._send("GET", url)
         if response.status_code == 404:
             return None
-        if not _is_success(response):
+        if not is_success(response):
             raise self._failure("GET", url, response)
         return self._object("GET", url, response)
 
@@ -369,7 +337,7 @@ class ApiClient:
             if not exc.maybe_processed:
                 raise
             return self._adopt(kind, attributes, known_ids, same, exc)
-        if _is_success(response):
+        if is_success(response):
             try:
                 obj = self._object("POST", url, response)
             except ApiError as exc:
@@ -387,7 +355,7 @@ class ApiClient:
             "data": {"id": object_id, "type": kind.jsonapi_type, "attributes": dict(attributes)}
         }
         response = self._send("PATCH", url, json=document)
-        if not _is_success(response):
+        if not is_success(response):
             hint = "the object no longer exists" if response.status_code == 404 else ""
             raise self._failure("PATCH", url, response, hint=hint)
         if not response.content.strip():  # 204: read it back
@@ -403,7 +371,7 @@ class ApiClient:
         response = self._send("DELETE", url)
         if response.status_code == 404:
             return False
-        if not _is_success(response):
+        if not is_success(response):
             raise self._failure("DELETE", url, response)
         return True
 
@@ -421,7 +389,7 @@ class ApiClient:
             if not exc.maybe_processed:
                 raise
             raise OutcomeUnknown("POST", exc.path, None, f"{exc.detail}; {unknown}") from exc
-        if _is_success(response):
+        if is_success(response):
             return
         error = self._failure("POST", url, response, org_level=True)
         if response.status_code >= 500:
@@ -606,30 +574,13 @@ class ApiClient:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _is_success(response: requests.Response) -> bool:
-    return 200 <= response.status_code < 300
-
-
-def _status_text(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return str(status)
-
-
 def _path(url: str) -> str:
     parts = urlsplit(url)
     return unquote(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
-
-
 def _same_origin(url: str, base: str) -> bool:
-    return _origin(url) == _origin(base)
+    return origin(url) == origin(base)
 
 
 def _next_link(body: Mapping[str, Any]) -> str | None:
@@ -702,7 +653,7 @@ def _error_detail(response: requests.Response) -> str:
     if "html" in ctype or text.startswith("<"):
         return "an HTML page, not an API answer (a proxy, or the wrong API URL?)"
     line = _one_line(text)
-    phrase = _status_text(response.status_code).partition(" ")[2]
+    phrase = status_text(response.status_code).partition(" ")[2]
     return line.removeprefix(f"{phrase}: ") if phrase else line
 
 

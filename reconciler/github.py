@@ -31,16 +31,15 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from http import HTTPStatus
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import requests
-from requests.auth import AuthBase
 
 from reconciler import __version__
-from reconciler.errors import ConfigError, InputError, ReconcilerError
+from reconciler.errors import ConfigError, InputError
+from reconciler.httpbase import BearerAuth, HttpError, is_success, origin
 from reconciler.settings import Secret
 
 _log = logging.getLogger(__name__)
@@ -72,12 +71,14 @@ class GitHubSettings:
     max_download_bytes: int = 256 * 1024 * 1024
 
 
-class GitHubError(ReconcilerError):
-    """A request that failed: method, path, status (None: no answer) and GitHub's message.
+class GitHubError(HttpError):
+    """A request to GitHub that failed.
 
     ``maybe_done`` is True when a POST may have been carried out although no success came back
     (a 5xx, or no answer after the request was sent): look before trying again.
     """
+
+    service = "GitHub "
 
     def __init__(
         self,
@@ -89,36 +90,14 @@ class GitHubError(ReconcilerError):
         hint: str = "",
         maybe_done: bool = False,
     ) -> None:
-        self.method = method
-        self.path = path
-        self.status = status
-        self.detail = detail
+        super().__init__(method, path, status, detail, hint=hint)
         self.maybe_done = maybe_done
-        text = f"GitHub {method} {path}: "
-        if status is not None:
-            text += _status_text(status) + (": " if detail else "")
-        text += detail
-        if hint:
-            text += f" ({hint})"
-        super().__init__(text)
 
 
 class _NoAnswer(GitHubError):
     """No answer came; ``never_sent``: the connection could not even be opened."""
 
     never_sent = False
-
-
-class _TokenAuth(AuthBase):
-    def __init__(self, token: Secret) -> None:
-        self._token = token
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._token.reveal()}"
-        return request
-
-    def __repr__(self) -> str:
-        return "TokenAuth(***)"
 
 
 # --- the client --------------------------------------------------------------------------------
@@ -147,7 +126,7 @@ class GitHub:
         self._clock = clock
         self.requests_sent = 0
         session = requests.Session()  # trust_env: proxies and CA bundles as in any requests tool
-        session.auth = _TokenAuth(token)
+        session.auth = BearerAuth(token)
         session.headers["Accept"] = "application/vnd.github+json"
         session.headers["X-GitHub-Api-Version"] = "2022-11-28"
         session.headers["User-Agent"] = f"reconciler/{__version__}"
@@ -187,7 +166,7 @@ class GitHub:
         while True:
             attempt += 1
             response, error = self._attempt(method, url, **kwargs)
-            if response is not None and (_ok(response) or response.status_code in accept):
+            if response is not None and (is_success(response) or response.status_code in accept):
                 return response
             wait, why = self._retry_wait(method, response, error, attempt)
             if wait is None or attempt > s.retries:
@@ -354,7 +333,7 @@ class GitHub:
             if not link:
                 return
             next_url = urljoin(url, link)
-            if _origin(next_url) != _origin(self.api_url):
+            if origin(next_url) != origin(self.api_url):
                 raise GitHubError("GET", _path(url), None, "the next page is on another host")
             if next_url in seen:
                 raise GitHubError("GET", _path(url), None, "the next page loops to a page seen")
@@ -389,7 +368,7 @@ class GitHub:
                         "GET", "(artifact storage)", None, type(exc).__name__
                     ) from exc
             else:
-                if _ok(response):
+                if is_success(response):
                     return response
                 if response.status_code not in RETRY_STATUSES or attempt > s.retries:
                     detail = _message(response)
@@ -730,10 +709,6 @@ def _int(value: Any) -> int:
         raise GitHubError("GET", "", None, f"malformed answer: {value!r} is not a number") from None
 
 
-def _ok(response: requests.Response) -> bool:
-    return 200 <= response.status_code < 300
-
-
 def _body(method: str, url: str, response: requests.Response) -> Any:
     if response.status_code == 204 or not response.content.strip():
         return {}
@@ -765,22 +740,9 @@ def _message(response: requests.Response) -> str:
     return text if len(text) <= _MAX_DETAIL else text[:_MAX_DETAIL] + "..."
 
 
-def _status_text(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return str(status)
-
-
 def _path(url: str) -> str:
     parts = urlsplit(url)
     return parts.path
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    default = {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
 def _refused(exc: BaseException) -> bool:
