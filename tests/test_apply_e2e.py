@@ -6,7 +6,6 @@ sandbox counts no write.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -19,24 +18,14 @@ from pathlib import Path
 import pytest
 
 from reconciler.apply import Executor
-from reconciler.cli import main
 from reconciler.client import ApiClient, ClientSettings
 from reconciler.diff import Options
 from reconciler.planning import fetch_live, make_plan, prepare
 from reconciler.settings import Secret
+from tests.cli import against, run
 from tests.conftest import SandboxOrg
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), stdout=out, stderr=err, env=env or {}, cwd=cwd)
-    return code, out.getvalue(), err.getvalue()
-
-
-def against(org: SandboxOrg) -> tuple[list[str], dict[str, str]]:
-    return ["--api", org.base_url, "--org", org.org], {"INFRACOST_SERVICE_TOKEN": org.token}
 
 
 def assert_converged(directory: Path, org: SandboxOrg, *extra: str) -> None:

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
+from tests.cli import run
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), stdout=out, stderr=err, env=env or {}, cwd=cwd)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from pathlib import Path
 
 import pytest
 
-from reconciler.cli import main
 from reconciler.export import slug
+from tests.cli import against, run
 from tests.conftest import SandboxOrg
 
 GOLDEN = Path(__file__).parent / "golden" / "export"
 HOOK = "https://hooks.slack.com/services/T0/B0/s3cr3t"
-
-
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), stdout=out, stderr=err, env=env or {}, cwd=cwd)
-    return code, out.getvalue(), err.getvalue()
-
-
-def against(org: SandboxOrg) -> tuple[list[str], dict[str, str]]:
-    return ["--api", org.base_url, "--org", org.org], {"INFRACOST_SERVICE_TOKEN": org.token}
 
 
 def seed_edge_cases(org: SandboxOrg) -> None:

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 from reconciler import hygiene_report
-from reconciler.cli import main
 from reconciler.model import Change, FieldChange, HygieneSubject, Plan, Problem, Ref
 from reconciler.render import markdown
+from tests.cli import run
 from tests.conftest import SandboxOrg
 from tests.test_render_markdown import assert_safe
-
-
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), stdout=out, stderr=err, env=env or {}, cwd=cwd)
-    return code, out.getvalue(), err.getvalue()
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -11,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.cli import main
 from reconciler.kinds import KINDS
+from tests.cli import against, run
 from tests.conftest import SandboxOrg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,23 +19,11 @@ GOLDEN = Path(__file__).parent / "golden" / "plan"
 HOOK = "https://hooks.slack.com/services/T0000/B0000/s3cr3tw3bh00k"
 
 
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), stdout=out, stderr=err, env=env or {}, cwd=cwd)
-    return code, out.getvalue(), err.getvalue()
-
-
 @pytest.fixture
 def examples(tmp_path: Path) -> Path:
     target = tmp_path / "examples"
     shutil.copytree(ROOT / "examples", target)
     return target
-
-
-def against(org: SandboxOrg, **extra: str) -> tuple[list[str], dict[str, str]]:
-    """Flags and environment that point the CLI at this test's sandbox org."""
-    env = {"INFRACOST_SERVICE_TOKEN": org.token, **extra}
-    return ["--api", org.base_url, "--org", org.org], env
 
 
 def golden(name: str, text: str, org: SandboxOrg) -> None:

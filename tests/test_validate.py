@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
-from reconciler.cli import main
 from reconciler.model import SecretRef
 from reconciler.validate import load_desired
+from tests.cli import run
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-
-
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), stdout=out, stderr=err, env=env or {}, cwd=cwd)
-    return code, out.getvalue(), err.getvalue()
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
