@@ -85,46 +85,38 @@ def _keyed(kind: Kind, path: Path) -> str | None:
     return None
 
 
-def _canon(kind: Kind, schema: Mapping[str, Any], value: Any, path: Path, n: Normalized) -> Any:
-    if isinstance(value, list):
-        if _is_set(kind, path):
-            return frozenset(value)
-        key = _keyed(kind, path)
-        items = schema.get("items", {})
-        if key is not None:
-            out = {}
-            for item in value:
-                if isinstance(item, dict) and key in item:
-                    name = str(item[key])
-                    out[name] = _canon(kind, items, item, (*path, "[]", name), n)
-            return out
-        return tuple(_canon(kind, items, v, (*path, "[]"), n) for v in value)
+def _canon(
+    kind: Kind, schema: Mapping[str, Any], value: Any, path: Path, spec: Path, n: Normalized
+) -> Any:
+    """``path`` names the node (``tags/[]/app_id``); ``spec`` its place in the schema
+    (``tags/[]``). Unknown keys are set aside under ``path``."""
     if isinstance(value, dict):
         props = schema.get("properties")
         if props is None:
-            return {k: _canon(kind, {}, v, (*path, k), n) for k, v in value.items()}
+            return {k: _canon(kind, {}, v, (*path, k), (*spec, k), n) for k, v in value.items()}
         out = {}
         for k, v in value.items():
-            if k in props:
-                out[k] = _canon(kind, props[k], v, (*_spec(path), k), n)
+            sub = props.get(k)
+            if sub is not None:
+                out[k] = _canon(kind, sub, v, (*spec, k), (*spec, k), n)
             else:
                 n.extras.setdefault(path, {})[k] = v
         return out
+    if isinstance(value, list):
+        if _is_set(kind, spec):
+            return frozenset(value)
+        key = _keyed(kind, spec)
+        items = schema.get("items", {})
+        item_spec = (*spec, "[]")
+        if key is not None:
+            keyed = {}
+            for item in value:
+                if isinstance(item, dict) and key in item:
+                    name = str(item[key])
+                    keyed[name] = _canon(kind, items, item, (*path, "[]", name), item_spec, n)
+            return keyed
+        return tuple(_canon(kind, items, v, (*path, "[]"), item_spec, n) for v in value)
     return value
-
-
-def _spec(path: Path) -> Path:
-    """The schema path of a concrete path: ``tags/[]/app_id`` -> ``tags/[]``."""
-    out: list[str] = []
-    skip = False
-    for step in path:
-        if skip:
-            skip = False
-            continue
-        out.append(step)
-        if step == "[]":
-            skip = True
-    return tuple(out)
 
 
 def normalize_desired(
@@ -151,7 +143,7 @@ def normalize_desired(
         if attr in kind.secret_fields and isinstance(value, str):
             n.values[attr] = fingerprint(value)
             continue
-        n.values[attr] = _canon(kind, props[attr], value, (attr,), n)
+        n.values[attr] = _canon(kind, props[attr], value, (attr,), (attr,), n)
     return n
 
 
@@ -172,7 +164,7 @@ def normalize_live(kind: Kind, attributes: Mapping[str, Any]) -> Normalized:
             continue
         if isinstance(value, dict | list):
             value = with_defaults(props[attr], value)
-        n.values[attr] = _canon(kind, props[attr], value, (attr,), n)
+        n.values[attr] = _canon(kind, props[attr], value, (attr,), (attr,), n)
     return n
 
 

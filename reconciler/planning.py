@@ -195,6 +195,10 @@ def _hygiene_line(problem: Problem, directory: Path) -> str:
 def _relative(file: Path, directory: Path) -> Path:
     """Sources in plans are relative to the directory: no machine's paths in plan files."""
     try:
+        return file.relative_to(directory)  # files found below the directory: the usual case
+    except ValueError:
+        pass
+    try:
         return file.resolve().relative_to(directory.resolve())
     except ValueError:
         return file
