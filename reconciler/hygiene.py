@@ -172,14 +172,26 @@ _STAGES = (
 
 
 def differences(a: str, b: str) -> tuple[str, ...]:
-    """How two variants differ, in words: ("case", "separators")."""
+    """How two variants differ, in words: ("case", "separators").
+
+    Case is named only when the values collide only once case is folded: "APP_1" and "APP-1"
+    differ in separators, not in case, although folding case changes both.
+    """
+    case_needed = _fold(a, skip="case") != _fold(b, skip="case")
     out = []
     for name, step in _STAGES:
         a2, b2 = step(a), step(b)
-        if a != b and (a2 != a or b2 != b):
+        if a != b and (a2 != a or b2 != b) and (name != "case" or case_needed):
             out.append(name)
         a, b = a2, b2
     return tuple(out)
+
+
+def _fold(value: str, *, skip: str) -> str:
+    for name, step in _STAGES:
+        if name != skip:
+            value = step(value)
+    return value
 
 
 # --- the check -------------------------------------------------------------------------------

@@ -283,3 +283,8 @@ def test_many_typos_at_once() -> None:
     values += [f"{w}-worker" for w in words]  # the right spelling is the more common one
     assert len(typos) > 250
     assert [f[:2] for f in found(values)] == [("near-duplicate", t) for t in typos]
+
+
+def test_case_is_named_only_when_it_differs() -> None:
+    assert hygiene.differences("APP_00999", "APP-00999") == ("separators",)
+    assert hygiene.differences("Pay-API", "pay_api") == ("case", "separators")
