@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import requests
+from _sandbox import sandbox
 
 POLICIES = 500
 GUARDRAILS = 500
@@ -122,18 +121,6 @@ def make_org(root: Path, n_values: int) -> tuple[Path, dict[str, list[dict[str, 
     return d, live
 
 
-def serve(db: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "sandbox", "serve", "--db", str(db), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    return proc, url
-
-
 def timed(cmd: list[str], runs: int, env: dict[str, str]) -> float:
     times = []
     for _ in range(runs):
@@ -151,67 +138,29 @@ def main() -> int:
     parser.add_argument("--values", type=int, default=100_000)
     args = parser.parse_args()
     py = sys.executable
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, sandbox(Path(tmp)) as served:
         root = Path(tmp)
         desired, live = make_org(root, args.values)
-        db = root / "sandbox.db"
-        token = subprocess.run(
-            [py, "-m", "reconciler", "sandbox", "token", "--org", "bench", "--db", str(db)],
-            capture_output=True,
-            text=True,
+        served.seed({"tagging-policies": live["TaggingPolicy"], "guardrails": live["Guardrail"]})
+        payload = {
+            "TaggingPolicy": served.list("tagging-policies"),
+            "Guardrail": served.list("guardrails"),
+        }
+        live_json = root / "live.json"
+        live_json.write_text(json.dumps(payload))
+        env = served.env()
+        base = [py, "-m", "reconciler", "plan", str(desired), *served.flags()]
+        snap = root / "snap.json"
+        subprocess.run(
+            [py, "-m", "reconciler", "snapshot", str(desired), *served.flags(), "-o", str(snap)],
+            env=env,
             check=True,
-        ).stdout.strip()
-        proc, url = serve(db)
-        try:
-            with requests.Session() as s:
-                s.trust_env = False
-                s.headers["Authorization"] = f"Bearer {token}"
-                for kind, path in (
-                    ("TaggingPolicy", "tagging-policies"),
-                    ("Guardrail", "guardrails"),
-                ):
-                    for attrs in live[kind]:
-                        r = s.post(
-                            f"{url}/v1/orgs/bench/{path}",
-                            json={"data": {"type": path, "attributes": attrs}},
-                            timeout=60,
-                        )
-                        r.raise_for_status()
-                payload = {
-                    kind: s.get(f"{url}/v1/orgs/bench/{path}", timeout=60).json()["data"]
-                    for kind, path in (
-                        ("TaggingPolicy", "tagging-policies"),
-                        ("Guardrail", "guardrails"),
-                    )
-                }
-            live_json = root / "live.json"
-            live_json.write_text(json.dumps(payload))
-            env = {k: v for k, v in os.environ.items() if not k.startswith("INFRACOST_")}
-            env["INFRACOST_SERVICE_TOKEN"] = token
-            flags = ["--api", f"{url}/v1", "--org", "bench"]
-            base = [py, "-m", "reconciler", "plan", str(desired), *flags]
-            subprocess.run(
-                [
-                    py,
-                    "-m",
-                    "reconciler",
-                    "snapshot",
-                    str(desired),
-                    *flags,
-                    "-o",
-                    str(root / "snap.json"),
-                ],
-                env=env,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
-            requests_made = count_requests(desired, url, token)
-            ours = timed(base, args.runs, env)
-            offline = timed([*base, "--live", str(root / "snap.json")], args.runs, env)
-            floor = timed([py, "-c", FLOOR, str(desired), str(live_json)], args.runs, env)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            stdout=subprocess.DEVNULL,
+        )
+        requests_made = count_requests(served.api, served.token)
+        ours = timed(base, args.runs, env)
+        offline = timed([*base, "--live", str(snap)], args.runs, env)
+        floor = timed([py, "-c", FLOOR, str(desired), str(live_json)], args.runs, env)
     print(
         f"{POLICIES} policies, {GUARDRAILS} guardrails, one policy with {args.values:,} "
         f"values (1% changed); median of {args.runs} cold processes"
@@ -226,13 +175,13 @@ def main() -> int:
     return 0
 
 
-def count_requests(desired: Path, url: str, token: str) -> int:
+def count_requests(api: str, token: str) -> int:
     """Run the plan's fetch in-process once to count its requests (one list per kind)."""
     from reconciler.client import ApiClient
     from reconciler.planning import fetch_live
     from reconciler.settings import Secret
 
-    with ApiClient(f"{url}/v1", "bench", Secret(token)) as client:
+    with ApiClient(api, "bench", Secret(token)) as client:
         fetch_live(client)
         return client.request_count
 

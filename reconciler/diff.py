@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler import governance
@@ -398,18 +398,7 @@ def _label(
     have: Mapping[str, Any],
     want: Mapping[str, Any],
 ) -> FieldChange:
-    rule = governance.classify(kind.name, path, fc, have, want)
-    return FieldChange(
-        fc.path,
-        fc.before,
-        fc.after,
-        fc.added,
-        fc.removed,
-        fc.unchanged,
-        fc.is_set,
-        fc.secret,
-        rule,
-    )
+    return replace(fc, governance=governance.classify(kind.name, path, fc, have, want))
 
 
 # --- what apply sends ----------------------------------------------------------------------
