@@ -32,7 +32,7 @@ t0 = time.perf_counter()
 from reconciler.sources import read_values
 values = read_values(Path(sys.argv[1]), "app_id").values
 t1 = time.perf_counter()
-from reconciler import hygiene
+from reconciler.hygiene import variants as hygiene
 style = hygiene.Style(*sys.argv[2:4]) if len(sys.argv) > 2 else hygiene.Style()
 findings = hygiene.check(values, style)
 t2 = time.perf_counter()

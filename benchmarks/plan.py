@@ -177,8 +177,8 @@ def main() -> int:
 
 def count_requests(api: str, token: str) -> int:
     """Run the plan's fetch in-process once to count its requests (one list per kind)."""
-    from reconciler.client import ApiClient
-    from reconciler.planning import fetch_live
+    from reconciler.http.infracost import ApiClient
+    from reconciler.live import fetch_live
     from reconciler.settings import Secret
 
     with ApiClient(api, "bench", Secret(token)) as client:

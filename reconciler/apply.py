@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reconciler.client import ApiClient, ApiError
+from reconciler.http.infracost import ApiClient, ApiError
 from reconciler.kinds import KINDS, Kind
 from reconciler.model import Change, LiveObject, Plan, Ref
 from reconciler.normalize import (

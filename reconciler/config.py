@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.documents import Document, LoadError, load_documents
 from reconciler.kinds import CONFIG_SCHEMA
-from reconciler.load import Document, LoadError, load_documents
 from reconciler.model import Location, Problem
 from reconciler.schemas import field_path, schema_errors
 from reconciler.settings import CONFIG_NAME

@@ -20,8 +20,8 @@ from typing import Any
 
 import yaml
 
+from reconciler.documents import resolve_plain
 from reconciler.kinds import KINDS, Kind
-from reconciler.load import resolve_plain
 from reconciler.model import LiveObject
 from reconciler.schemas import load_schema
 

@@ -209,3 +209,15 @@ def load(path: Path) -> tuple[Plan, dict[str, Any]]:
         return plan_from_dict(body["plan"]), body
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"{path}: malformed plan ({type(exc).__name__}: {exc})") from None
+
+
+def desired_digest(directory: Path) -> str:
+    """A digest of every file of the directory (YAML, CSV, config), dot-entries excepted."""
+    h = hashlib.sha256()
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        h.update(relative.as_posix().encode("utf-8") + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return "sha256:" + h.hexdigest()

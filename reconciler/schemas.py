@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reconciler.load import Ambiguous
+from reconciler.documents import Ambiguous
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.load import LoadError, decode_utf8
+from reconciler.documents import LoadError, decode_utf8
 
 MAX_DATA_BYTES = 64 * 1024 * 1024
 

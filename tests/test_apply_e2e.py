@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 
 from reconciler.apply import Executor
-from reconciler.client import ApiClient, ClientSettings
+from reconciler.desired import prepare
 from reconciler.diff import Options
-from reconciler.planning import fetch_live, make_plan, prepare
+from reconciler.http.infracost import ApiClient, ClientSettings
+from reconciler.live import fetch_live
+from reconciler.plan import make_plan
 from reconciler.settings import Secret
 from tests.cli import against, run
 from tests.conftest import SandboxOrg

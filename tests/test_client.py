@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 
-from reconciler.client import (
+from reconciler.errors import ConfigError
+from reconciler.http.infracost import (
     ApiClient,
     ApiError,
     ClientSettings,
@@ -33,7 +34,6 @@ from reconciler.client import (
     NoAnswer,
     OutcomeUnknown,
 )
-from reconciler.errors import ConfigError
 from reconciler.kinds import CUSTOM_PROPERTIES, GUARDRAIL, TAGGING_POLICY
 from reconciler.model import LiveObject
 from reconciler.sandbox.faults import QUIRKS

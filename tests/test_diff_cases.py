@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.desired import read_desired
 from reconciler.diff import Options, Target, build_plan
 from reconciler.kinds import KINDS
 from reconciler.model import FieldChange, LiveObject, Plan
 from reconciler.schemas import load_schema, with_defaults
-from reconciler.validate import load_desired
 
 CASES = Path(__file__).parent / "cases" / "diff"
 
@@ -84,7 +84,7 @@ def _live(case: dict[str, Any]) -> dict[str, list[LiveObject]]:
 def run_case(path: Path, tmp: Path) -> tuple[Plan, dict[str, Any]]:
     case = yaml.safe_load(path.read_text())
     (tmp / "desired.yaml").write_text(case.get("desired") or "")
-    state = load_desired(tmp)
+    state = read_desired(tmp)
     assert not state.errors, [p.message for p in state.errors]
     opts = case.get("options") or {}
     options = Options(

@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from reconciler import github, planfile
+from reconciler import planfile
 from reconciler.cli import main
 from reconciler.errors import InputError
+from reconciler.http import github
 from reconciler.model import Change, FieldChange, Plan, Ref, Unmanaged
 from reconciler.render import github as render
 from reconciler.render import markdown

@@ -6,8 +6,9 @@ import random
 
 import pytest
 
-from reconciler import hygiene, lookalikes
-from reconciler.hygiene import Finding, Style
+from reconciler.hygiene import lookalikes
+from reconciler.hygiene import variants as hygiene
+from reconciler.hygiene.variants import Finding, Style
 
 
 def found(values: list[str], style: Style | None = None) -> list[tuple[str, str, str, str | None]]:

@@ -11,9 +11,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler import hygiene
 from reconciler.cli import main
-from reconciler.hygiene import Style
+from reconciler.hygiene import variants as hygiene
+from reconciler.hygiene.variants import Style
 
 STYLE = Style("lower", "-")
 # Words no two of which are one edit apart, so that the clean values are clean.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reconciler import hygiene_report
+from reconciler.hygiene import report as hygiene_report
 from reconciler.model import Change, FieldChange, HygieneSubject, Plan, Problem, Ref
 from reconciler.render import markdown
 from tests.cli import run

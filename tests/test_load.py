@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.load import (
+from reconciler.documents import (
     DEFAULT_LIMITS,
     Ambiguous,
     Limits,

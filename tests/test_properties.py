@@ -7,8 +7,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.load import LoadError, iter_documents
-from reconciler.validate import load_desired
+from reconciler.desired import read_desired
+from reconciler.documents import LoadError, iter_documents
 
 # YAML-ish text: the characters that make YAML's structure, plus some that break it
 YAMLISH = st.text(
@@ -66,6 +66,6 @@ def test_validation_of_any_document_ends_in_located_problems(tmp_path: Path, doc
     import yaml
 
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(doc))
-    state = load_desired(tmp_path)  # must not raise
+    state = read_desired(tmp_path)  # must not raise
     for problem in state.problems:
         assert problem.location is not None and problem.message

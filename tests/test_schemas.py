@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from reconciler.documents import Ambiguous, LoadError, load_documents
 from reconciler.kinds import CONFIG_SCHEMA, KINDS
-from reconciler.load import Ambiguous, LoadError, load_documents
 from reconciler.schemas import is_valid, validator
 
 ROOT = Path(__file__).resolve().parent.parent

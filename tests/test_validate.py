@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from reconciler.desired import read_desired
 from reconciler.model import SecretRef
-from reconciler.validate import load_desired
 from tests.cli import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,7 @@ def test_strict_turns_the_examples_warning_into_an_error() -> None:
 
 
 def test_examples_resources_are_complete() -> None:
-    state = load_desired(EXAMPLES)
+    state = read_desired(EXAMPLES)
     assert not state.errors
     by_name = {r.name: r for r in state.resources}
     app = by_name["Application ID"].attributes
@@ -68,7 +68,7 @@ def test_examples_resources_are_complete() -> None:
 
 def test_defaults_come_from_the_schemas(tmp_path: Path) -> None:
     write(tmp_path, {"p.yaml": "kind: TaggingPolicy\nname: P\ntags:\n  - key: env\n"})
-    (res,) = load_desired(tmp_path).resources
+    (res,) = read_desired(tmp_path).resources
     assert res.attributes == {
         "name": "P",
         "message": "",
@@ -100,7 +100,7 @@ def test_pins_absent_and_protect(tmp_path: Path) -> None:
             "totalThreshold: 5000\nprotect: true\n---\nkind: Guardrail\nname: Old\nabsent: true\n",
         },
     )
-    state = load_desired(tmp_path)
+    state = read_desired(tmp_path)
     a, old = state.resources
     assert (a.id, a.protect, a.absent) == (pin, True, False)
     assert (old.name, old.absent, old.attributes) == ("Old", True, {})
@@ -115,7 +115,7 @@ def test_values_from_a_text_file(tmp_path: Path) -> None:
             "teams.txt": "payments\r\nsearch\n\nsearch\n",
         },
     )
-    state = load_desired(tmp_path)
+    state = read_desired(tmp_path)
     assert state.resources[0].attributes["tags"][0]["allowedValues"] == ["payments", "search"]
     assert sorted(p.message for p in state.warnings) == [
         '1 empty value(s) in "../teams.txt" skipped (first at line 3)',
@@ -132,7 +132,7 @@ def test_csv_values_are_rfc4180(tmp_path: Path) -> None:
             "apps.csv": '\ufeffname,id\n"Payments, EU",APP-1\n"Multi\nline",APP-2\n',
         },
     )
-    (res,) = load_desired(tmp_path).resources
+    (res,) = read_desired(tmp_path).resources
     assert res.attributes["tags"][0]["allowedValues"] == ["APP-1", "APP-2"]
 
 
@@ -210,7 +210,7 @@ def test_a_quoted_empty_value_in_a_one_column_csv(tmp_path: Path) -> None:
             "apps.csv": 'id\nA1\n""\n\nA2\n',
         },
     )
-    state = load_desired(tmp_path)
+    state = read_desired(tmp_path)
     assert state.resources[0].attributes["tags"][0]["allowedValues"] == ["A1", "A2"]
     assert [p.message for p in state.warnings if "empty" in p.message] == [
         '1 empty value(s) in "apps.csv" skipped (first at line 3)'

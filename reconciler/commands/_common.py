@@ -6,10 +6,11 @@ import argparse
 from collections.abc import Mapping
 
 from reconciler.context import Context
+from reconciler.desired import Prepared, prepare
 from reconciler.diff import Options, Target
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, EXIT_USER, InputError, UsageError
 from reconciler.model import LiveObject, Plan
-from reconciler.planning import Prepared, make_plan, prepare
+from reconciler.plan import make_plan
 from reconciler.render import problems as render_problems
 from reconciler.settings import Settings
 
@@ -82,7 +83,7 @@ def print_plan(plan: Plan, fmt: str, ctx: Context) -> None:
 
         commit = None
         if "GITHUB_SHA" in ctx.env or "GITHUB_EVENT_PATH" in ctx.env:
-            from reconciler.github import event, head_sha
+            from reconciler.http.github import event, head_sha
 
             commit = head_sha(event(ctx.env), ctx.env) or None
         print(markdown.render(plan, commit=commit), file=ctx.stdout)

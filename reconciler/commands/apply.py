@@ -23,7 +23,7 @@ from reconciler.context import Context
 
 if TYPE_CHECKING:
     from reconciler.apply import Event, Result
-    from reconciler.client import ApiClient
+    from reconciler.http.infracost import ApiClient
     from reconciler.model import CustomPropertiesTable, Plan, Ref
 
 HELP = "apply a saved plan, or plan a directory and apply it after confirmation"
@@ -88,7 +88,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 def _apply_dir(args: argparse.Namespace, ctx: Context) -> int:
     from reconciler.commands import _common
     from reconciler.errors import UsageError
-    from reconciler.planning import connect, fetch_live, require_org
+    from reconciler.live import connect, fetch_live, require_org
 
     prepared = _common.prepare_or_fail(args, ctx)
     settings = prepared.settings
@@ -125,7 +125,7 @@ def _apply_dir(args: argparse.Namespace, ctx: Context) -> int:
 def _apply_file(path: Path, args: argparse.Namespace, ctx: Context) -> int:
     from reconciler import planfile
     from reconciler.errors import InputError, StalePlanError
-    from reconciler.planning import fetch_live
+    from reconciler.live import fetch_live
     from reconciler.sources import DataError, read_table
 
     plan, _ = planfile.load(path)
@@ -187,8 +187,8 @@ def _check_target(plan: Plan, args: argparse.Namespace, ctx: Context) -> None:
 
 @contextmanager
 def _connect_recorded(plan: Plan, ctx: Context) -> Iterator[ApiClient]:
-    from reconciler.client import ApiClient
     from reconciler.errors import ConfigError
+    from reconciler.http.infracost import ApiClient
     from reconciler.settings import ENV_TOKEN, Secret, check_api_url
 
     if plan.api.startswith("sandbox:"):
@@ -290,7 +290,7 @@ def _execute(
 
         def upload() -> Event:
             from reconciler.baseline import write_record
-            from reconciler.client import ApiError
+            from reconciler.http.infracost import ApiError
 
             ref = Ref("CustomProperties", table.file.name)
             try:

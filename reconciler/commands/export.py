@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from reconciler import export, files
     from reconciler.errors import UsageError
-    from reconciler.planning import connect, fetch_live, require_org
+    from reconciler.live import connect, fetch_live, require_org
     from reconciler.settings import SANDBOX, resolve
 
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]

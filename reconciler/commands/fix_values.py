@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from reconciler.context import Context
 
 if TYPE_CHECKING:
-    from reconciler.hygiene import Style
+    from reconciler.hygiene.variants import Style
 
 HELP = (
     "rewrite a values file (.csv column or .txt) to the forms the hygiene check suggests: "
@@ -36,8 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    from reconciler import fixvalues, hygiene
-    from reconciler.lookalikes import show
+    from reconciler.hygiene import fix as fixvalues
+    from reconciler.hygiene import variants as hygiene
+    from reconciler.hygiene.lookalikes import show
 
     path = ctx.cwd / args.file
     key = args.key or args.column
@@ -78,9 +79,9 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 def _style(path: Path, key: str, ctx: Context) -> Style:
     """The house style of ``key`` in the nearest reconciler.yaml at or above the file."""
-    from reconciler import hygiene
     from reconciler.config import load_config
     from reconciler.errors import InputError
+    from reconciler.hygiene import variants as hygiene
     from reconciler.settings import CONFIG_NAME
 
     for directory in path.resolve().parents:

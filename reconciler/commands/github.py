@@ -107,7 +107,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _comment(args: argparse.Namespace, ctx: Context) -> int:
-    from reconciler import github, planfile
+    from reconciler import planfile
+    from reconciler.http import github
     from reconciler.render import markdown
 
     plan, _ = planfile.load(ctx.cwd / args.plan)
@@ -128,7 +129,8 @@ def _comment(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _drift_issue(args: argparse.Namespace, ctx: Context) -> int:
-    from reconciler import github, planfile
+    from reconciler import planfile
+    from reconciler.http import github
     from reconciler.render import github as render
 
     plan, _ = planfile.load(ctx.cwd / args.plan)
@@ -172,7 +174,7 @@ def is_drift(plan: Plan, *, fail_on_unmanaged: bool) -> bool:
 
 
 def _apply_report(args: argparse.Namespace, ctx: Context) -> int:
-    from reconciler import github
+    from reconciler.http import github
     from reconciler.render import github as render
 
     events = _read_events(ctx.cwd / args.events)
@@ -211,8 +213,8 @@ def _apply_report(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _download(args: argparse.Namespace, ctx: Context) -> int:
-    from reconciler import github
     from reconciler.errors import InputError
+    from reconciler.http import github
 
     into = ctx.cwd / args.into
     with github.from_env(ctx.env) as gh:

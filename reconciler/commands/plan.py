@@ -75,7 +75,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
     from reconciler import planfile
     from reconciler.commands import _common
-    from reconciler.planning import connect, desired_digest, fetch_live, require_org
+    from reconciler.live import connect, fetch_live, require_org
+    from reconciler.planfile import desired_digest
 
     prepared = _common.prepare_or_fail(args, ctx)
     settings = prepared.settings

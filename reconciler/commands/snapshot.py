@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     from reconciler import snapshot
     from reconciler.commands._common import prepare_or_fail
-    from reconciler.planning import connect, fetch_live
+    from reconciler.live import connect, fetch_live
 
     prepared = prepare_or_fail(args, ctx)
     assert prepared.settings is not None

@@ -27,11 +27,11 @@ def _plural(n: int, word: str) -> str:
 def run(args: argparse.Namespace, ctx: Context) -> int:
     # Imported here, not at the top: every command's module is imported to build --help.
     from reconciler.config import load_config
+    from reconciler.desired import read_desired
     from reconciler.errors import ConfigError, InputError
     from reconciler.model import Problem
     from reconciler.render import problems as render
     from reconciler.settings import resolve
-    from reconciler.validate import load_desired
 
     directory = ctx.cwd / args.dir
     if not directory.is_dir():
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         where = None if from_flag else config.location(exc.field)
         problems.append(Problem("error", where, str(exc), field=exc.field or ""))
     exclude = tuple(config.data.get("exclude", ()))
-    state = load_desired(directory, exclude=exclude, hygiene=config.data.get("hygiene"))
+    state = read_desired(directory, exclude=exclude, hygiene=config.data.get("hygiene"))
     if config.path is None and state.files == 0:
         raise InputError(
             f"{args.dir}: no reconciler.yaml and no resource files (*.yaml, *.yml): "

@@ -15,8 +15,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler import hygiene, lookalikes
 from reconciler.errors import InputError
+from reconciler.hygiene import lookalikes
+from reconciler.hygiene import variants as hygiene
 from reconciler.sources import DataError, read_values
 
 _BOM = b"\xef\xbb\xbf"

@@ -39,7 +39,7 @@ import requests
 
 from reconciler import __version__
 from reconciler.errors import ConfigError, InputError
-from reconciler.httpbase import BearerAuth, HttpError, is_success, origin
+from reconciler.http.transport import BearerAuth, HttpError, is_success, origin
 from reconciler.settings import Secret
 
 _log = logging.getLogger(__name__)

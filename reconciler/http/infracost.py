@@ -42,7 +42,7 @@ from urllib3.util.retry import Retry
 
 from reconciler import __version__
 from reconciler.errors import ConfigError
-from reconciler.httpbase import BearerAuth, HttpError, is_success, origin, status_text
+from reconciler.http.transport import BearerAuth, HttpError, is_success, origin, status_text
 from reconciler.kinds import Kind
 from reconciler.model import LiveObject
 from reconciler.settings import ENV_TOKEN, SANDBOX, Secret, check_api_url

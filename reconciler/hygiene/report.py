@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from reconciler import hygiene
+from reconciler.hygiene import variants as hygiene
 from reconciler.model import Change, HygieneSubject, Location, Problem
 
 LISTED = 20  # findings shown per list and rule; one more line counts the rest

@@ -17,10 +17,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reconciler import hygiene_report, regexes
+from reconciler import regexes
+from reconciler.config import ConfigFile, load_config
 from reconciler.discover import resource_files
+from reconciler.documents import DEFAULT_LIMITS, Document, Limits, LoadError, load_documents
+from reconciler.errors import ConfigError, InputError
+from reconciler.hygiene import report as hygiene_report
 from reconciler.kinds import KINDS, Kind
-from reconciler.load import DEFAULT_LIMITS, Document, Limits, LoadError, load_documents
 from reconciler.model import (
     CustomPropertiesTable,
     DesiredState,
@@ -31,7 +34,7 @@ from reconciler.model import (
     Severity,
 )
 from reconciler.schemas import field_path, load_schema, schema_errors, with_defaults
-from reconciler.settings import CONFIG_NAME
+from reconciler.settings import CONFIG_NAME, Settings, resolve
 from reconciler.sources import DataError, Values, read_table, read_values, resolve_inside
 
 MAX_REPEATS_LISTED = 20  # per list: beyond this, one line says how many more
@@ -100,7 +103,7 @@ class _Hygiene:
     tag_keys: list[hygiene_report.TagKey] = field(default_factory=list)
 
 
-def load_desired(
+def read_desired(
     directory: Path,
     *,
     exclude: tuple[str, ...] = (),
@@ -112,7 +115,7 @@ def load_desired(
     ``hygiene`` is the ``hygiene:`` setting of reconciler.yaml (house styles, intentional pairs).
     """
     with _gc_paused():
-        return _load_desired(directory, exclude, limits, hygiene or {})
+        return _read_desired(directory, exclude, limits, hygiene or {})
 
 
 @contextmanager
@@ -128,7 +131,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load_desired(
+def _read_desired(
     directory: Path, exclude: tuple[str, ...], limits: Limits, hygiene: Mapping[str, Any]
 ) -> DesiredState:
     problems: list[Problem] = []
@@ -521,3 +524,57 @@ def _custom_properties(
             r.error(("file",), exc.message)
         return None
     return CustomPropertiesTable(here, target, table.header, table.rows, table.digest)
+
+
+# --- a directory with its settings ---------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    directory: Path
+    config: ConfigFile
+    settings: Settings | None  # None when the settings contradict each other (see problems)
+    state: DesiredState
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def prepare(
+    directory: Path, *, flag_org: str | None, flag_api: str | None, env: Mapping[str, str]
+) -> Prepared:
+    """Read and check a desired-state directory and its settings; every problem at once."""
+    if not directory.is_dir():
+        what = "is a file, not a directory" if directory.exists() else "no such directory"
+        raise InputError(f"{directory}: {what}")
+    config = load_config(directory)
+    problems = list(config.problems)
+    settings: Settings | None = None
+    try:
+        settings = resolve(
+            directory,
+            flag_org=flag_org,
+            flag_api=flag_api,
+            env=env,
+            config=config.data,
+            config_file=config.path,
+        )
+    except ConfigError as exc:
+        from_flag = (exc.field == "org" and flag_org is not None) or (
+            exc.field == "api" and flag_api is not None
+        )
+        if from_flag:
+            raise  # a bad flag, not a problem of the files
+        problems.append(
+            Problem("error", config.location(exc.field), str(exc), field=exc.field or "")
+        )
+    state = read_desired(
+        directory,
+        exclude=tuple(config.data.get("exclude", ())),
+        hygiene=config.data.get("hygiene"),
+    )
+    problems.extend(state.problems)
+    problems.sort(key=Problem.sort_key)
+    return Prepared(directory, config, settings, state, problems)

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reconciler import lookalikes
+from reconciler.hygiene import lookalikes
 
 SEPARATORS = "-_. "
 MIN_LETTERS = 6  # near-duplicates of shorter values are too often deliberate (CRM vs CMS)

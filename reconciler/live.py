@@ -1,0 +1,77 @@
+"""The live state: the API the settings name (the embedded sandbox or the real one), listed once
+per kind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from reconciler.errors import ConfigError
+from reconciler.kinds import KINDS
+from reconciler.model import LiveObject
+from reconciler.settings import CONFIG_NAME, Settings
+
+if TYPE_CHECKING:
+    from reconciler.http.infracost import ApiClient
+
+SANDBOX_DB = Path(".reconciler") / "sandbox.db"
+
+
+@dataclass(frozen=True)
+class Connection:
+    client: ApiClient
+    org: str
+    label: str  # for people: the URL, or "sandbox"
+    record: str  # for plan files: the URL, or "sandbox:<db path>" (its port changes every run)
+
+
+def require_org(settings: Settings) -> str:
+    if not settings.org:
+        raise ConfigError(f"no org: set org in {CONFIG_NAME}, INFRACOST_ORG or --org", field="org")
+    return settings.org
+
+
+@contextmanager
+def connect(settings: Settings, env: Mapping[str, str]) -> Iterator[Connection]:
+    """The API the settings name. Embedded mode never sends INFRACOST_SERVICE_TOKEN."""
+    from reconciler.http.infracost import ApiClient
+
+    org = require_org(settings)
+    if settings.is_sandbox:
+        from reconciler.sandbox.embedded import embedded
+        from reconciler.settings import Secret
+
+        base = settings.config_file.parent if settings.config_file else settings.dir
+        db = (base / SANDBOX_DB).resolve()
+        with (
+            embedded(db, org) as endpoint,
+            ApiClient(endpoint.base_url, org, Secret(endpoint.token)) as client,
+        ):
+            yield Connection(client, org, "sandbox", f"sandbox:{db}")
+        return
+    if settings.token is None:
+        from urllib.parse import urlsplit
+
+        from reconciler.settings import is_loopback
+
+        if is_loopback(urlsplit(settings.api).hostname or ""):
+            how = (
+                "for a local sandbox server: "
+                f"export INFRACOST_SERVICE_TOKEN=$(reconciler sandbox token --org {org})"
+            )
+        else:
+            how = (
+                "create a service account token in Infracost Cloud (Org Settings > API tokens) "
+                "and export it"
+            )
+        raise ConfigError(f"INFRACOST_SERVICE_TOKEN is not set: {how}")
+    with ApiClient(settings.api, org, settings.token) as client:
+        yield Connection(client, org, settings.api, settings.api)
+
+
+def fetch_live(client: ApiClient) -> dict[str, list[LiveObject]]:
+    """One list request per kind (plus pages), never one GET per object."""
+    return {name: client.list(kind) for name, kind in KINDS.items() if kind.named}
