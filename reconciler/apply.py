@@ -12,19 +12,17 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reconciler.http.infracost import ApiClient, ApiError
 from reconciler.kinds import KINDS, Kind
-from reconciler.model import Change, LiveObject, Plan, Ref
+from reconciler.model import Change, Plan, Ref
 from reconciler.normalize import (
     equal,
-    fingerprint,
     normalize_desired,
     normalize_live,
-    state_fingerprint,
 )
 
 Outcome = Literal[
@@ -78,53 +76,6 @@ def _resolve(send: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
-
-
-# --- the stale check --------------------------------------------------------------------------
-
-
-def stale_reasons(
-    plan: Plan, live: Mapping[str, Sequence[LiveObject]], env: Mapping[str, str]
-) -> list[str]:
-    """Why a saved plan may no longer be applied; empty when it still matches the live state."""
-    reasons: list[str] = []
-    by_id = {(kind, o.id.lower()): o for kind, objects in live.items() for o in objects}
-    for change in plan.changes:
-        kind = KINDS[change.ref.kind]
-        if change.action == "create":
-            taken = [
-                o for o in live.get(kind.name, ()) if o.attributes.get("name") == change.ref.name
-            ]
-            if taken:
-                reasons.append(
-                    f"{change.ref}: an object with this name was created since the plan "
-                    f"(id {taken[0].id})"
-                )
-        elif change.action in ("update", "delete") and change.ref.id:
-            obj = by_id.get((kind.name, change.ref.id.lower()))
-            if obj is None:
-                if change.action == "update":
-                    reasons.append(f"{change.ref}: deleted since the plan")
-                continue
-            now = state_fingerprint(normalize_live(kind, obj.attributes).values)
-            if now != change.live_fingerprint:
-                reasons.append(f"{change.ref}: changed since the plan")
-        for name in change.unresolved:
-            reasons.append(
-                f"{change.ref}: the plan could not resolve {name}; set it and plan again"
-            )
-        for key, value in (change.send or {}).items():
-            if isinstance(value, dict) and "fromEnv" in value and "fingerprint" in value:
-                current = env.get(value["fromEnv"], value.get("default"))
-                if (
-                    current is not None
-                    and value["fingerprint"] is not None
-                    and (fingerprint(current) != value["fingerprint"])
-                ):
-                    reasons.append(
-                        f"{change.ref}: {key}: {value['fromEnv']} changed since the plan"
-                    )
-    return reasons
 
 
 # --- execution ---------------------------------------------------------------------------------

@@ -157,7 +157,7 @@ def _apply_file(path: Path, args: argparse.Namespace, ctx: Context) -> int:
         )
     with _connect_recorded(plan, ctx) as client:
         live = fetch_live(client)
-        from reconciler.apply import stale_reasons
+        from reconciler.stale import stale_reasons
 
         reasons = stale_reasons(plan, live, ctx.env)
         if reasons:
