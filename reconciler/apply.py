@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from reconciler import kinds
 from reconciler.http.infracost import ApiClient, ApiError
-from reconciler.kinds import KINDS, Kind
+from reconciler.kinds.base import ObjectKind
 from reconciler.model import Change, Plan, Ref
 from reconciler.normalize import (
     equal,
@@ -84,7 +85,7 @@ def _resolve(send: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
 @dataclass(frozen=True)
 class _Job:
     change: Change
-    kind: Kind
+    kind: ObjectKind
 
 
 class Executor:
@@ -110,9 +111,9 @@ class Executor:
 
     def run(self, plan: Plan, upload: Callable[[], Event] | None = None) -> Result:
         result = Result()
-        kinds = [k for k in KINDS.values() if k.named]
+        order = list(kinds.OBJECT_KINDS.values())
         phases: list[list[_Job]] = []
-        for kind in kinds:
+        for kind in order:
             phases.append(
                 [
                     _Job(c, kind)
@@ -126,7 +127,7 @@ class Executor:
                 for c in plan.changes
                 if c.ref.kind == kind.name and c.action == "delete"
             ]
-            for kind in reversed(kinds)
+            for kind in reversed(order)
         ]
         for jobs in phases:
             self._phase(jobs, result)
@@ -135,7 +136,7 @@ class Executor:
                 result.events.append(
                     Event(
                         "skipped",
-                        Ref("CustomProperties", "upload"),
+                        Ref(next(iter(kinds.TABLE_KINDS)), "upload"),
                         "interrupted before it started",
                     )
                 )
@@ -265,7 +266,7 @@ class Executor:
             round(time.monotonic() - started, 3),
         )
 
-    def _create(self, change: Change, kind: Kind) -> Event:
+    def _create(self, change: Change, kind: ObjectKind) -> Event:
         attributes = _resolve(change.send or {}, self.env)
         want = normalize_desired(kind, attributes, self.env).values
 
@@ -283,18 +284,18 @@ class Executor:
         detail = "the answer was lost; found it by listing" if outcome == "adopted" else ""
         return Event(outcome, ref, detail, self._verify(kind, created.id, attributes))
 
-    def _update(self, change: Change, kind: Kind) -> Event:
+    def _update(self, change: Change, kind: ObjectKind) -> Event:
         assert change.ref.id is not None
         attributes = _resolve(change.send or {}, self.env)
         self.client.update(kind, change.ref.id, attributes)
         return Event("updated", change.ref, "", self._verify(kind, change.ref.id, attributes))
 
-    def _delete(self, change: Change, kind: Kind) -> Event:
+    def _delete(self, change: Change, kind: ObjectKind) -> Event:
         assert change.ref.id is not None
         gone = self.client.delete(kind, change.ref.id)
         return Event("deleted", change.ref, "" if gone else "already gone")
 
-    def _verify(self, kind: Kind, object_id: str, sent: Mapping[str, Any]) -> tuple[str, ...]:
+    def _verify(self, kind: ObjectKind, object_id: str, sent: Mapping[str, Any]) -> tuple[str, ...]:
         """Read the object back; a difference from what was sent is a warning naming the field."""
         got = self.client.get(kind, object_id)
         if got is None:

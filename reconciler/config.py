@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler import kinds
 from reconciler.documents import Document, LoadError, load_documents
-from reconciler.kinds import CONFIG_SCHEMA
 from reconciler.model import Location, Problem
-from reconciler.schemas import field_path, schema_errors
+from reconciler.schemas import define, field_path, load_schema, schema_errors
 from reconciler.settings import CONFIG_NAME
 
 
@@ -57,7 +58,7 @@ def load_config(directory: Path) -> ConfigFile:
             Problem("error", Location(path, 1, 1), f"{CONFIG_NAME} must be a mapping of settings")
         )
         return config
-    for error in schema_errors(CONFIG_SCHEMA, document.data):
+    for error in schema_errors(config_schema(), document.data):
         line, column = document.locate(error.path, key=error.on_key)
         field_name = field_path(document.data, error.path)
         config.problems.append(
@@ -76,3 +77,25 @@ def load_config(directory: Path) -> ConfigFile:
     if config.valid:
         config.data = document.data
     return config
+
+
+def config_schema() -> str:
+    """The name of the config schema with ``prune``'s kinds taken from the registry (the file
+    in schemas/ lists today's, for editors; a test keeps the two equal)."""
+    prunable = kinds.prunable()
+    name = f"{kinds.CONFIG_SCHEMA}#prune={','.join(prunable)}"
+    if prunable != prune_enum(load_schema(kinds.CONFIG_SCHEMA)):
+        schema = copy.deepcopy(load_schema(kinds.CONFIG_SCHEMA))
+        prune_branch(schema)["items"]["enum"] = prunable
+        define(name, schema)
+        return name
+    return kinds.CONFIG_SCHEMA
+
+
+def prune_branch(schema: dict[str, Any]) -> dict[str, Any]:
+    """The list form of ``prune`` in the config schema."""
+    return next(b for b in schema["properties"]["prune"]["oneOf"] if b.get("type") == "array")
+
+
+def prune_enum(schema: dict[str, Any]) -> list[str]:
+    return list(prune_branch(schema)["items"]["enum"])

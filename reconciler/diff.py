@@ -1,27 +1,26 @@
-"""Desired resources + live objects -> Plan. Pure: no I/O, no clock, literal data in and out.
+"""One kind's desired documents + live objects -> changes. Pure: no I/O, no clock, literal data.
 
 Matching: an ``id:`` pin claims its live object (a different live name is a rename); other
 documents match live objects of the same kind by name. Two live objects with one name make that
 document ambiguous: the plan says so and asks for a pin. Live objects nothing matches are
-unmanaged; ``prune`` turns them into deletions, under the guards. Set-like lists are compared
-as sets (a set difference on 100,000 values takes milliseconds).
+unmanaged, or deletions when the kind is pruned. Set-like lists are compared as sets (a set
+difference on 100,000 values takes milliseconds). Unknown keys the API keeps inside nested
+objects are carried back into every update (``_carry``), whatever the kind.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler import governance
-from reconciler.kinds import KINDS, Kind
+from reconciler.kinds.base import ObjectKind
 from reconciler.model import (
     Change,
-    CustomPropertiesChange,
     FieldChange,
     LiveObject,
-    Plan,
     Ref,
     Resource,
     SecretRef,
@@ -38,130 +37,27 @@ from reconciler.normalize import (
 )
 
 
-@dataclass(frozen=True)
-class Target:
-    """``Kind/Name`` (split at the first ``/``, exact) or ``Kind/id:UUID``."""
+@dataclass
+class KindDiff:
+    """What comparing one kind found."""
 
-    kind: str
-    name: str | None = None
-    id: str | None = None
-
-    @classmethod
-    def parse(cls, text: str) -> Target:
-        kind, sep, rest = text.partition("/")
-        if not sep or not rest or kind not in KINDS:
-            raise ValueError(
-                f'"{text}" is not Kind/Name or Kind/id:UUID (kinds: {", ".join(KINDS)})'
-            )
-        if rest.startswith("id:"):
-            return cls(kind, id=rest[3:].lower())
-        return cls(kind, name=rest)
-
-    def matches(self, ref: Ref) -> bool:
-        if self.kind != ref.kind:
-            return False
-        if self.id is not None:
-            return ref.id is not None and ref.id.lower() == self.id
-        return ref.name == self.name
+    changes: list[Change] = field(default_factory=list)
+    unmanaged: list[Unmanaged] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Options:
-    prune: bool | tuple[str, ...] = False
-    prune_limit: int = 5
-    allow_mass_delete: bool = False
-    targets: tuple[Target, ...] = ()
-    excludes: tuple[Target, ...] = ()
-    env: Mapping[str, str] = field(default_factory=dict)
-
-    def selected(self, ref: Ref) -> bool:
-        if self.targets and not any(t.matches(ref) for t in self.targets):
-            return False
-        return not any(t.matches(ref) for t in self.excludes)
-
-
-def build_plan(
-    desired: Sequence[Resource],
-    live: Mapping[str, Sequence[LiveObject]],
-    options: Options,
-    *,
-    org: str,
-    api: str,
-    directory: str,
-    custom_properties: CustomPropertiesChange | None = None,
-) -> Plan:
-    changes: list[Change] = []
-    unmanaged: list[Unmanaged] = []
-    warnings: list[str] = []
-    errors: list[str] = []
-    for kind in KINDS.values():
-        if not kind.named:
-            continue
-        docs = [r for r in desired if r.kind == kind.name]
-        objects = list(live.get(kind.name, ()))
-        _plan_kind(kind, docs, objects, options, changes, unmanaged, warnings, errors)
-    _guards(desired, live, options, changes, errors)
-    _unmatched_targets(desired, live, options, errors)
-    return Plan(
-        org=org,
-        api=api,
-        dir=directory,
-        changes=tuple(changes),
-        unmanaged=tuple(unmanaged),
-        warnings=tuple(warnings),
-        errors=tuple(errors),
-        partial=bool(options.targets or options.excludes),
-        targets=tuple(_show_target(t) for t in options.targets),
-        excludes=tuple(_show_target(t) for t in options.excludes),
-        allow_mass_delete=options.allow_mass_delete,
-        custom_properties=custom_properties,
-    )
-
-
-def _unmatched_targets(
-    desired: Sequence[Resource],
-    live: Mapping[str, Sequence[LiveObject]],
-    options: Options,
-    errors: list[str],
-) -> None:
-    """A --target or --exclude that names nothing is a typo, not a quiet "No changes."."""
-    refs = [Ref(r.kind, r.name, r.id) for r in desired]
-    refs += [
-        Ref(kind, str(o.attributes.get("name", "")), o.id)
-        for kind, objects in live.items()
-        for o in objects
-    ]
-    for flag, targets in (("--target", options.targets), ("--exclude", options.excludes)):
-        for t in targets:
-            if t.kind == "CustomProperties":
-                continue  # it names the upload, which has no name
-            if not any(t.matches(ref) for ref in refs):
-                errors.append(
-                    f"{flag} {_show_target(t)} matches no document and no live object "
-                    "(names are exact and case-sensitive)"
-                )
-
-
-def _show_target(t: Target) -> str:
-    return f"{t.kind}/id:{t.id}" if t.id is not None else f"{t.kind}/{t.name}"
-
-
-def _prunes(kind: Kind, docs: Sequence[Resource], prune: bool | tuple[str, ...]) -> bool:
-    if isinstance(prune, tuple):
-        return kind.name in prune
-    return prune and bool(docs)
-
-
-def _plan_kind(
-    kind: Kind,
+def diff_kind(
+    kind: ObjectKind,
     docs: Sequence[Resource],
     objects: Sequence[LiveObject],
-    options: Options,
-    changes: list[Change],
-    unmanaged: list[Unmanaged],
-    warnings: list[str],
-    errors: list[str],
-) -> None:
+    *,
+    selected: Callable[[Ref], bool],
+    prune: bool,
+    env: Mapping[str, str],
+) -> KindDiff:
+    out = KindDiff()
+    changes, unmanaged, warnings, errors = out.changes, out.unmanaged, out.warnings, out.errors
     by_id = {o.id.lower(): o for o in objects}
     by_name: dict[str, list[LiveObject]] = defaultdict(list)
     for o in objects:
@@ -176,14 +72,14 @@ def _plan_kind(
         if doc.id:
             live_obj = by_id.get(doc.id.lower())
             if live_obj is None:
-                if options.selected(ref):
+                if selected(ref):
                     errors.append(f"{ref}: id: {doc.id} pins an object that does not exist")
                 continue
         else:
             candidates = [o for o in by_name.get(doc.name, ()) if o.id.lower() not in claimed]
             if len(candidates) > 1:
                 matched.update(o.id.lower() for o in candidates)
-                if options.selected(ref):
+                if selected(ref):
                     ids = ", ".join(o.id for o in candidates)
                     errors.append(
                         f"{ref}: {len(candidates)} live objects have this name (ids {ids}); "
@@ -194,7 +90,7 @@ def _plan_kind(
         if live_obj is not None:
             matched.add(live_obj.id.lower())
             ref = Ref(kind.name, doc.name, live_obj.id)
-        if not options.selected(ref):
+        if not selected(ref):
             continue
         if doc.absent:
             if live_obj is None:
@@ -215,7 +111,7 @@ def _plan_kind(
                     )
                 )
             continue
-        want = normalize_desired(kind, doc.attributes, options.env)
+        want = normalize_desired(kind, doc.attributes, env)
         for attr, why in want.invalid.items():
             errors.append(f"{ref}: {attr}: {why}")
         if live_obj is None:
@@ -226,7 +122,7 @@ def _plan_kind(
                     ref,
                     fields=_create_fields(want),
                     governance="tightening",
-                    send=_send(doc.attributes, want, list(doc.attributes), {}),
+                    send=_send(kind, doc.attributes, want, list(doc.attributes), {}),
                     unresolved=tuple(
                         want.unknown and sorted(want.secrets[a] for a in want.unknown)
                     ),
@@ -261,20 +157,19 @@ def _plan_kind(
                 ref,
                 fields=tuple(fields),
                 governance=governance.combine(f.governance for f in fields),
-                send=_send(doc.attributes, want, top, have.extras),
+                send=_send(kind, doc.attributes, want, top, have.extras),
                 live_fingerprint=state_fingerprint(have.values),
                 reason=f'renamed from "{live_obj.attributes.get("name")}"' if "name" in top else "",
                 source=doc.location,
             )
         )
 
-    prune = _prunes(kind, docs, options.prune)
     for o in objects:
         if o.id.lower() in matched or o.id.lower() in claimed:
             continue
         name = str(o.attributes.get("name", ""))
         ref = Ref(kind.name, name, o.id)
-        if not options.selected(ref):
+        if not selected(ref):
             continue
         have = normalize_live(kind, o.attributes)
         renamed = _renamed_to(have, creates)
@@ -301,6 +196,7 @@ def _plan_kind(
                 )
         else:
             unmanaged.append(Unmanaged(ref, hint))
+    return out
 
 
 def _renamed_to(
@@ -342,7 +238,7 @@ def _create_fields(want: Normalized) -> tuple[FieldChange, ...]:
 
 
 def _field_changes(
-    kind: Kind, have: Mapping[str, Any], want: Mapping[str, Any], *, rename: bool
+    kind: ObjectKind, have: Mapping[str, Any], want: Mapping[str, Any], *, rename: bool
 ) -> list[FieldChange]:
     out: list[FieldChange] = []
     for attr, after in want.items():
@@ -354,7 +250,7 @@ def _field_changes(
 
 
 def _diff(
-    kind: Kind,
+    kind: ObjectKind,
     label: str,
     path: tuple[str, ...],
     before: Any,
@@ -392,19 +288,20 @@ def _diff(
 
 
 def _label(
-    kind: Kind,
+    kind: ObjectKind,
     path: tuple[str, ...],
     fc: FieldChange,
     have: Mapping[str, Any],
     want: Mapping[str, Any],
 ) -> FieldChange:
-    return replace(fc, governance=governance.classify(kind.name, path, fc, have, want))
+    return replace(fc, governance=kind.governance(path, fc, have, want))
 
 
 # --- what apply sends ----------------------------------------------------------------------
 
 
 def _send(
+    kind: ObjectKind,
     attributes: Mapping[str, Any],
     want: Normalized,
     names: Iterable[str],
@@ -424,55 +321,29 @@ def _send(
                 "fingerprint": None if isinstance(fp, Unknown) else fp,
             }
             continue
-        out[attr] = _carry(attr, value, extras)
+        out[attr] = _carry(kind, (attr,), value, extras) if extras else value
     return out
 
 
-def _carry(attr: str, value: Any, extras: Mapping[tuple[str, ...], Mapping[str, Any]]) -> Any:
-    if not extras:
-        return value
-    if attr == "filters" and isinstance(value, dict):
-        merged = dict(extras.get(("filters",), {}))
-        for sub, spec in value.items():
-            kept = dict(extras.get(("filters", sub), {}))
-            merged[sub] = {**kept, **spec} if isinstance(spec, dict) else spec
-        return merged
-    if attr == "tags" and isinstance(value, list):
+def _carry(
+    kind: ObjectKind,
+    path: tuple[str, ...],
+    value: Any,
+    extras: Mapping[tuple[str, ...], Mapping[str, Any]],
+) -> Any:
+    """``value`` with the unknown keys the live object has at the same places (recorded by
+    ``normalize`` under the same paths): every nested object of every kind, so that an update
+    never erases what reconciler does not model."""
+    if isinstance(value, dict):
+        kept = extras.get(path, {})
+        carried = {k: _carry(kind, (*path, k), v, extras) for k, v in value.items()}
+        return {**kept, **carried} if kept else carried
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        key = dict(kind.keyed_lists).get(path[0]) if len(path) == 1 else None
         return [
-            {**extras.get(("tags", "[]", str(t.get("key"))), {}), **t} if isinstance(t, dict) else t
-            for t in value
+            _carry(kind, (*path, "[]", str(item.get(key) if key else i)), item, extras)
+            if isinstance(item, dict)
+            else item
+            for i, item in enumerate(value)
         ]
     return value
-
-
-# --- guards ------------------------------------------------------------------------------------
-
-
-def _guards(
-    desired: Sequence[Resource],
-    live: Mapping[str, Sequence[LiveObject]],
-    options: Options,
-    changes: list[Change],
-    errors: list[str],
-) -> None:
-    deletes = [c for c in changes if c.action == "delete"]
-    protected = [r for r in desired if r.protect]
-    for change in deletes:
-        for r in protected:
-            same_id = r.id and change.ref.id and r.id.lower() == change.ref.id.lower()
-            if r.kind == change.ref.kind and (same_id or r.name == change.ref.name):
-                errors.append(f"{change.ref}: protect: true forbids deleting it")
-    if options.allow_mass_delete:
-        return
-    for kind_name, objects in live.items():
-        gone = sum(1 for c in deletes if c.ref.kind == kind_name)
-        if objects and gone == len(objects):
-            errors.append(
-                f"the plan deletes every live {kind_name} ({gone}); "
-                "pass --allow-mass-delete if that is what you want"
-            )
-    if len(deletes) > options.prune_limit:
-        errors.append(
-            f"the plan deletes {len(deletes)} objects, more than pruneLimit "
-            f"({options.prune_limit}); pass --allow-mass-delete if that is what you want"
-        )

@@ -1,32 +1,38 @@
 """Live objects -> a desired-state directory that plans to "No changes.".
 
 Pure: it returns the files to write (relative path -> text) and what the user must know
-(secrets to set, warnings). Layout: ``reconciler.yaml``, ``tagging-policies/<slug>.yaml``,
-``guardrails/<slug>.yaml``; allowed-value lists longer than ``inline_limit`` go to a CSV beside
-the policy. Keys follow the schema's order, attributes equal to their default are left out,
-set-like lists are sorted, and webhook URLs are never written: each becomes a ``fromEnv``
-reference to a generated variable name.
+(secrets to set, warnings). Layout: ``reconciler.yaml``, then one folder per kind
+(``ObjectKind.folder``) with one ``<slug>.yaml`` per object. Keys follow the schema's order,
+attributes equal to their default are left out (required ones never), lists are sorted, and
+secrets are never written: each becomes a ``fromEnv`` reference to a generated variable name.
+Each kind may export an attribute its own way (``ObjectKind.export_attribute``): a tagging
+policy writes a long value list to a CSV beside the policy.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from reconciler import kinds
 from reconciler.documents import resolve_plain
-from reconciler.kinds import KINDS, Kind
+from reconciler.kinds.base import (
+    GENERIC,
+    OMIT,
+    TOOL_ONLY,
+    ExportContext,
+    ObjectKind,
+    is_default,
+    slug,
+)
 from reconciler.model import LiveObject
 from reconciler.schemas import load_schema
 
 INLINE_LIMIT = 50
-FOLDERS = {"TaggingPolicy": "tagging-policies", "Guardrail": "guardrails"}
 
 
 @dataclass
@@ -37,14 +43,7 @@ class Export:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def slug(name: str) -> str:
-    """A file name from an object name: ASCII, lower case, dashes; never empty."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    text = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return text[:60].rstrip("-") or "unnamed"
-
-
-def _env_name(kind: Kind, file_slug: str) -> str:
+def _env_name(kind: ObjectKind, file_slug: str) -> str:
     base = re.sub(r"[^A-Z0-9]+", "_", file_slug.upper()).strip("_")
     return f"INFRACOST_{kind.name.upper()}_{base}_WEBHOOK_URL"
 
@@ -85,95 +84,8 @@ def _dump(data: Mapping[str, Any], header: str) -> str:
 # --- one object -------------------------------------------------------------------------------
 
 
-def _is_default(value: Any, schema: Mapping[str, Any]) -> bool:
-    if "default" not in schema:
-        return False
-    default = schema["default"]
-    if isinstance(value, list) and isinstance(default, list):
-        return sorted(map(str, value)) == sorted(map(str, default))
-    if isinstance(value, bool) or isinstance(default, bool):
-        return type(value) is type(default) and value == default
-    return bool(value == default)
-
-
-def _filters(
-    value: Any, schema: Mapping[str, Any], ref: str, warnings: list[str]
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if not isinstance(value, dict):
-        return out
-    props = schema.get("properties", {})
-    for sub, spec in value.items():
-        if sub not in props:
-            warnings.append(
-                f"{ref}: filters.{sub} is not managed by reconciler; left out "
-                "(the API keeps it: updates carry it over)"
-            )
-            continue
-        if not isinstance(spec, dict):
-            continue
-        entry: dict[str, Any] = {}
-        for key in ("include", "exclude"):
-            items = spec.get(key) or []
-            if items:
-                entry[key] = sorted(items)
-        extra = set(spec) - {"include", "exclude"}
-        if extra:
-            warnings.append(
-                f"{ref}: filters.{sub} has keys reconciler does not manage "
-                f"({', '.join(sorted(extra))}); left out, the API keeps them"
-            )
-        if entry:
-            out[sub] = entry
-    return out
-
-
-def _tags(
-    value: Any,
-    schema: Mapping[str, Any],
-    ref: str,
-    file_slug: str,
-    folder: str,
-    export: Export,
-    inline_limit: int,
-) -> list[dict[str, Any]]:
-    item_props = schema.get("items", {}).get("properties", {})
-    out = []
-    for tag in sorted(
-        (t for t in value or [] if isinstance(t, dict)), key=lambda t: str(t.get("key"))
-    ):
-        entry: dict[str, Any] = {}
-        for prop, spec in item_props.items():
-            if prop == "allowedValuesFrom" or prop not in tag:
-                continue
-            v = tag[prop]
-            if prop != "key" and _is_default(v, spec):
-                continue
-            if prop == "allowedValues" and isinstance(v, list):
-                values = sorted(v)
-                if len(values) > inline_limit:
-                    name = f"{file_slug}.{slug(str(tag.get('key')))}.csv"
-                    buf = io.StringIO()
-                    writer = csv.writer(buf, lineterminator="\n")
-                    writer.writerow(["value"])
-                    writer.writerows([x] for x in values)
-                    export.files[f"{folder}/{name}"] = buf.getvalue()
-                    entry["allowedValuesFrom"] = {"file": name, "column": "value"}
-                    continue
-                v = values
-            entry[prop] = v
-        extra = set(tag) - set(item_props)
-        if extra:
-            export.warnings.append(
-                f"{ref}: tag {tag.get('key')!r} has keys reconciler does not manage "
-                f"({', '.join(sorted(extra))}); left out, the API keeps them"
-            )
-        out.append(entry)
-    return out
-
-
 def _document(
-    kind: Kind,
+    kind: ObjectKind,
     obj: LiveObject,
     file_slug: str,
     pin: bool,
@@ -181,15 +93,15 @@ def _document(
     inline_limit: int,
 ) -> dict[str, Any]:
     schema = load_schema(kind.schema)
-    props = schema["properties"]
+    required = set(schema.get("required", ()))
     attrs = obj.attributes
     ref = f'{kind.name} "{attrs.get("name")}"'
-    folder = FOLDERS[kind.name]
+    out = ExportContext(ref, file_slug, kind.folder, inline_limit, export.files, export.warnings)
     doc: dict[str, Any] = {"kind": kind.name, "name": attrs.get("name", "")}
     if pin:
         doc["id"] = obj.id
-    for prop, spec in props.items():
-        if prop in ("kind", "name", "id", "absent", "protect") or prop not in attrs:
+    for prop, spec in schema["properties"].items():
+        if prop in (*TOOL_ONLY, "name") or prop not in attrs:
             continue
         value = attrs[prop]
         if prop in kind.secret_fields:
@@ -198,21 +110,14 @@ def _document(
                 export.secrets.append((var, f"{ref}: {prop}"))
                 doc[prop] = {"fromEnv": var}
             continue
-        if prop == "filters":
-            value = _filters(value, spec, ref, export.warnings)
-            if value:
-                doc[prop] = value
+        written = kind.export_attribute(prop, value, spec, out)
+        if written is OMIT:
             continue
-        if prop == "tags":
-            doc[prop] = _tags(value, spec, ref, file_slug, folder, export, inline_limit)
-            continue
-        if _is_default(value, spec):
-            continue
-        if isinstance(value, list):
-            value = sorted(value)
-        doc[prop] = value
-    if kind.name == "Guardrail" and "scope" not in doc and "scope" in attrs:
-        doc["scope"] = attrs["scope"]
+        if written is GENERIC:
+            if prop not in required and is_default(value, spec):
+                continue
+            written = sorted(value) if isinstance(value, list) else value
+        doc[prop] = written
     return doc
 
 
@@ -220,7 +125,7 @@ def build(
     org: str,
     api: str | None,
     live: Mapping[str, Sequence[LiveObject]],
-    kinds: Sequence[str],
+    kind_names: Sequence[str],
     *,
     inline_limit: int = INLINE_LIMIT,
 ) -> Export:
@@ -234,8 +139,8 @@ def build(
         "pruneLimit: 5\n"
     )
     export.files["reconciler.yaml"] = config
-    for name in kinds:
-        kind = KINDS[name]
+    for name in kind_names:
+        kind = kinds.OBJECT_KINDS[name]
         objects = sorted(live.get(name, ()), key=lambda o: (str(o.attributes.get("name")), o.id))
         names: dict[str, int] = {}
         for o in objects:
@@ -256,6 +161,6 @@ def build(
                 )
             doc = _document(kind, o, file_slug, duplicate, export, inline_limit)
             header = f"# {name} {o.id}, exported from org {org}\n"
-            export.files[f"{FOLDERS[name]}/{file_slug}.yaml"] = _dump(doc, header)
+            export.files[f"{kind.folder}/{file_slug}.yaml"] = _dump(doc, header)
         export.counts[name] = len(objects)
     return export

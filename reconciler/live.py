@@ -1,5 +1,5 @@
-"""The live state: the API the settings name (the embedded sandbox or the real one), listed once
-per kind."""
+"""The live state: the API the settings or a saved plan name (the embedded sandbox or the real
+one), listed once per kind."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reconciler import kinds
 from reconciler.errors import ConfigError
-from reconciler.kinds import KINDS
 from reconciler.model import LiveObject
 from reconciler.settings import CONFIG_NAME, Settings
 
@@ -72,6 +72,33 @@ def connect(settings: Settings, env: Mapping[str, str]) -> Iterator[Connection]:
         yield Connection(client, org, settings.api, settings.api)
 
 
+@contextmanager
+def connect_recorded(org: str, record: str, env: Mapping[str, str]) -> Iterator[Connection]:
+    """The API a saved plan names: ``record`` is its ``Connection.record`` (the URL, or
+    ``sandbox:<db path>``, whose embedded server is started again on that database)."""
+    from reconciler.http.infracost import ApiClient
+    from reconciler.settings import ENV_TOKEN, Secret, check_api_url
+
+    if record.startswith("sandbox:"):
+        from reconciler.sandbox.embedded import embedded
+
+        db = Path(record[len("sandbox:") :])
+        if not db.is_file():
+            raise ConfigError(f"the plan's sandbox database {db} does not exist any more")
+        with (
+            embedded(db, org) as endpoint,
+            ApiClient(endpoint.base_url, org, Secret(endpoint.token)) as client,
+        ):
+            yield Connection(client, org, "sandbox", record)
+        return
+    check_api_url(record, "the plan file")
+    token = env.get(ENV_TOKEN)
+    if not token:
+        raise ConfigError(f"{ENV_TOKEN} is not set")
+    with ApiClient(record, org, Secret(token)) as client:
+        yield Connection(client, org, record, record)
+
+
 def fetch_live(client: ApiClient) -> dict[str, list[LiveObject]]:
     """One list request per kind (plus pages), never one GET per object."""
-    return {name: client.list(kind) for name, kind in KINDS.items() if kind.named}
+    return {name: client.list(kind) for name, kind in kinds.OBJECT_KINDS.items()}

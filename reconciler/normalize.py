@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.kinds import Kind
+from reconciler.kinds.base import TOOL_ONLY, ObjectKind
 from reconciler.model import SecretRef
 from reconciler.schemas import load_schema, with_defaults
 
@@ -65,12 +65,12 @@ class Normalized:
     invalid: dict[str, str] = field(default_factory=dict)  # attribute -> why its value is unusable
 
 
-def managed_attributes(kind: Kind) -> list[str]:
+def managed_attributes(kind: ObjectKind) -> list[str]:
     props = load_schema(kind.schema)["properties"]
-    return [p for p in props if p not in kind.tool_only]
+    return [p for p in props if p not in TOOL_ONLY]
 
 
-def _is_set(kind: Kind, path: Path) -> bool:
+def _is_set(kind: ObjectKind, path: Path) -> bool:
     specs = kind.set_fields
     if path in specs:
         return True
@@ -78,7 +78,7 @@ def _is_set(kind: Kind, path: Path) -> bool:
     return len(path) == 3 and (path[0], "*", path[2]) in specs
 
 
-def _keyed(kind: Kind, path: Path) -> str | None:
+def _keyed(kind: ObjectKind, path: Path) -> str | None:
     for name, key in kind.keyed_lists:
         if path == (name,):
             return key
@@ -86,7 +86,7 @@ def _keyed(kind: Kind, path: Path) -> str | None:
 
 
 def _canon(
-    kind: Kind, schema: Mapping[str, Any], value: Any, path: Path, spec: Path, n: Normalized
+    kind: ObjectKind, schema: Mapping[str, Any], value: Any, path: Path, spec: Path, n: Normalized
 ) -> Any:
     """``path`` names the node (``tags/[]/app_id``); ``spec`` its place in the schema
     (``tags/[]``). Unknown keys are set aside under ``path``."""
@@ -98,7 +98,7 @@ def _canon(
         for k, v in value.items():
             sub = props.get(k)
             if sub is not None:
-                out[k] = _canon(kind, sub, v, (*spec, k), (*spec, k), n)
+                out[k] = _canon(kind, sub, v, (*path, k), (*spec, k), n)
             else:
                 n.extras.setdefault(path, {})[k] = v
         return out
@@ -115,12 +115,14 @@ def _canon(
                     name = str(item[key])
                     keyed[name] = _canon(kind, items, item, (*path, "[]", name), item_spec, n)
             return keyed
-        return tuple(_canon(kind, items, v, (*path, "[]"), item_spec, n) for v in value)
+        return tuple(
+            _canon(kind, items, v, (*path, "[]", str(i)), item_spec, n) for i, v in enumerate(value)
+        )
     return value
 
 
 def normalize_desired(
-    kind: Kind, attributes: Mapping[str, Any], env: Mapping[str, str]
+    kind: ObjectKind, attributes: Mapping[str, Any], env: Mapping[str, str]
 ) -> Normalized:
     n = Normalized({})
     props = load_schema(kind.schema)["properties"]
@@ -136,9 +138,10 @@ def normalize_desired(
                 n.unknown[attr] = f"{value.env} not set"
             else:
                 n.values[attr] = fingerprint(resolved)
-                if resolved and not resolved.startswith(("https://", "http://")):
-                    # say so now, not when apply meets the API's 400; never show the value
-                    n.invalid[attr] = f"{value.env} does not hold an http(s) URL"
+                # say so now, not when apply meets the API's 400; never show the value
+                problem = kind.secret_problem(attr, resolved)
+                if problem:
+                    n.invalid[attr] = f"{value.env} {problem}"
             continue
         if attr in kind.secret_fields and isinstance(value, str):
             n.values[attr] = fingerprint(value)
@@ -147,7 +150,7 @@ def normalize_desired(
     return n
 
 
-def normalize_live(kind: Kind, attributes: Mapping[str, Any]) -> Normalized:
+def normalize_live(kind: ObjectKind, attributes: Mapping[str, Any]) -> Normalized:
     n = Normalized({})
     props = load_schema(kind.schema)["properties"]
     for attr in managed_attributes(kind):

@@ -1,17 +1,186 @@
-"""The plan stage: desired resources and live objects compared, with the custom properties upload
-and the hygiene findings the change introduces. No printing, no argv."""
+"""The plan stage: desired resources and live objects compared kind by kind (``diff``), the
+guards (protect, mass deletion, targets that match nothing), the custom properties upload and
+the hygiene findings the change introduces. No printing, no argv; ``build_plan`` is pure."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from reconciler.baseline import custom_properties_change
+from reconciler import kinds
 from reconciler.desired import Prepared
-from reconciler.diff import Options, build_plan
+from reconciler.diff import diff_kind
 from reconciler.hygiene import report as hygiene_report
-from reconciler.model import LiveObject, Plan, Problem
+from reconciler.kinds.base import ObjectKind
+from reconciler.model import (
+    Change,
+    CustomPropertiesChange,
+    LiveObject,
+    Plan,
+    Problem,
+    Ref,
+    Resource,
+    Unmanaged,
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """``Kind/Name`` (split at the first ``/``, exact) or ``Kind/id:UUID``."""
+
+    kind: str
+    name: str | None = None
+    id: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Target:
+        kind, sep, rest = text.partition("/")
+        if not sep or not rest or kind not in kinds.names():
+            raise ValueError(
+                f'"{text}" is not Kind/Name or Kind/id:UUID (kinds: {", ".join(kinds.names())})'
+            )
+        if rest.startswith("id:"):
+            return cls(kind, id=rest[3:].lower())
+        return cls(kind, name=rest)
+
+    def matches(self, ref: Ref) -> bool:
+        if self.kind != ref.kind:
+            return False
+        if self.id is not None:
+            return ref.id is not None and ref.id.lower() == self.id
+        return ref.name == self.name
+
+
+@dataclass(frozen=True)
+class Options:
+    prune: bool | tuple[str, ...] = False
+    prune_limit: int = 5
+    allow_mass_delete: bool = False
+    targets: tuple[Target, ...] = ()
+    excludes: tuple[Target, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def selected(self, ref: Ref) -> bool:
+        if self.targets and not any(t.matches(ref) for t in self.targets):
+            return False
+        return not any(t.matches(ref) for t in self.excludes)
+
+
+def build_plan(
+    desired: Sequence[Resource],
+    live: Mapping[str, Sequence[LiveObject]],
+    options: Options,
+    *,
+    org: str,
+    api: str,
+    directory: str,
+    custom_properties: CustomPropertiesChange | None = None,
+) -> Plan:
+    changes: list[Change] = []
+    unmanaged: list[Unmanaged] = []
+    warnings: list[str] = []
+    errors: list[str] = []
+    for kind in kinds.OBJECT_KINDS.values():
+        docs = [r for r in desired if r.kind == kind.name]
+        found = diff_kind(
+            kind,
+            docs,
+            list(live.get(kind.name, ())),
+            selected=options.selected,
+            prune=_prunes(kind, docs, options.prune),
+            env=options.env,
+        )
+        changes += found.changes
+        unmanaged += found.unmanaged
+        warnings += found.warnings
+        errors += found.errors
+    _guards(desired, live, options, changes, errors)
+    _unmatched_targets(desired, live, options, errors)
+    return Plan(
+        org=org,
+        api=api,
+        dir=directory,
+        changes=tuple(changes),
+        unmanaged=tuple(unmanaged),
+        warnings=tuple(warnings),
+        errors=tuple(errors),
+        partial=bool(options.targets or options.excludes),
+        targets=tuple(_show_target(t) for t in options.targets),
+        excludes=tuple(_show_target(t) for t in options.excludes),
+        allow_mass_delete=options.allow_mass_delete,
+        custom_properties=custom_properties,
+    )
+
+
+def _unmatched_targets(
+    desired: Sequence[Resource],
+    live: Mapping[str, Sequence[LiveObject]],
+    options: Options,
+    errors: list[str],
+) -> None:
+    """A --target or --exclude that names nothing is a typo, not a quiet "No changes."."""
+    refs = [Ref(r.kind, r.name, r.id) for r in desired]
+    refs += [
+        Ref(kind, str(o.attributes.get("name", "")), o.id)
+        for kind, objects in live.items()
+        for o in objects
+    ]
+    for flag, targets in (("--target", options.targets), ("--exclude", options.excludes)):
+        for t in targets:
+            if t.kind in kinds.TABLE_KINDS:
+                continue  # it names an upload, which has no name
+            if not any(t.matches(ref) for ref in refs):
+                errors.append(
+                    f"{flag} {_show_target(t)} matches no document and no live object "
+                    "(names are exact and case-sensitive)"
+                )
+
+
+def _show_target(t: Target) -> str:
+    return f"{t.kind}/id:{t.id}" if t.id is not None else f"{t.kind}/{t.name}"
+
+
+def _prunes(kind: ObjectKind, docs: Sequence[Resource], prune: bool | tuple[str, ...]) -> bool:
+    if isinstance(prune, tuple):
+        return kind.name in prune
+    return prune and bool(docs)
+
+
+# --- guards ------------------------------------------------------------------------------------
+
+
+def _guards(
+    desired: Sequence[Resource],
+    live: Mapping[str, Sequence[LiveObject]],
+    options: Options,
+    changes: list[Change],
+    errors: list[str],
+) -> None:
+    deletes = [c for c in changes if c.action == "delete"]
+    protected = [r for r in desired if r.protect]
+    for change in deletes:
+        for r in protected:
+            same_id = r.id and change.ref.id and r.id.lower() == change.ref.id.lower()
+            if r.kind == change.ref.kind and (same_id or r.name == change.ref.name):
+                errors.append(f"{change.ref}: protect: true forbids deleting it")
+    if options.allow_mass_delete:
+        return
+    for kind_name, objects in live.items():
+        gone = sum(1 for c in deletes if c.ref.kind == kind_name)
+        if objects and gone == len(objects):
+            errors.append(
+                f"the plan deletes every live {kind_name} ({gone}); "
+                "pass --allow-mass-delete if that is what you want"
+            )
+    if len(deletes) > options.prune_limit:
+        errors.append(
+            f"the plan deletes {len(deletes)} objects, more than pruneLimit "
+            f"({options.prune_limit}); pass --allow-mass-delete if that is what you want"
+        )
+
+
+# --- a prepared directory against the live state ---------------------------------------------
 
 
 def make_plan(
@@ -26,11 +195,11 @@ def make_plan(
 ) -> Plan:
     state = prepared.state
     cp = None
-    if state.custom_properties is not None and _custom_properties_selected(options):
-        cp = custom_properties_change(prepared.directory, state.custom_properties, baseline)
-        cp = replace(
-            cp, file=_relative(state.custom_properties.file, prepared.directory).as_posix()
-        )
+    table = state.custom_properties
+    if table is not None and _custom_properties_selected(options):
+        (table_kind,) = kinds.TABLE_KINDS.values()
+        cp = table_kind.change(prepared.directory, table, baseline)
+        cp = replace(cp, file=_relative(table.file, prepared.directory).as_posix())
     resources = [
         replace(
             r, location=replace(r.location, file=_relative(r.location.file, prepared.directory))
@@ -55,9 +224,9 @@ def make_plan(
 
 def _custom_properties_selected(options: Options) -> bool:
     """A partial plan leaves the upload out unless a target names CustomProperties."""
-    if any(t.kind == "CustomProperties" for t in options.excludes):
+    if any(t.kind in kinds.TABLE_KINDS for t in options.excludes):
         return False
-    return not options.targets or any(t.kind == "CustomProperties" for t in options.targets)
+    return not options.targets or any(t.kind in kinds.TABLE_KINDS for t in options.targets)
 
 
 def _hygiene_line(problem: Problem, directory: Path) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -32,9 +32,22 @@ def schema_dir() -> Path:
     raise FileNotFoundError("the JSON Schemas of reconciler are missing from the installation")
 
 
+_DEFINED: dict[str, dict[str, Any]] = {}
+
+
+def define(name: str, schema: dict[str, Any]) -> None:
+    """A schema made in memory (one derived from the kinds registry), used by name like a file."""
+    _DEFINED[name] = schema
+
+
 @cache
 def load_schema(name: str) -> dict[str, Any]:
-    with (schema_dir() / name).open(encoding="utf-8") as fh:
+    """A schema by file name in schemas/, by absolute path (a kind outside the package), or
+    one ``define``d."""
+    if name in _DEFINED:
+        return _DEFINED[name]
+    path = Path(name)
+    with (path if path.is_absolute() else schema_dir() / name).open(encoding="utf-8") as fh:
         schema: dict[str, Any] = json.load(fh)
     return schema
 
@@ -118,37 +131,59 @@ def _plain_strings(values: Any) -> bool:
     return type(values) is list and all(type(v) is str and v for v in values)
 
 
-def _fast_view(data: Any) -> Any:
+def _fast_view(data: Any, sets: Sequence[tuple[str, ...]]) -> Any:
     """Shrink long lists of plain non-empty strings before jsonschema sees them.
 
     Checking 100,000 strings in Python takes milliseconds; jsonschema takes most of a second.
     A list that passes this check can only pass its ``items: {type: string, minLength: 1}``
-    schema, so validating one element of it is enough. Anything else goes through whole.
+    schema, so validating one element of it is enough. Only the kind's set-like lists are
+    shrunk (``sets``: paths with "*" for any key and "[]" for every element); anything else
+    goes through whole.
     """
-    if not isinstance(data, dict) or not isinstance(data.get("tags"), list):
-        return data
-    tags = []
-    for tag in data["tags"]:
-        if isinstance(tag, dict):
-            values = tag.get("allowedValues")
-            if isinstance(values, list) and len(values) > 16 and _plain_strings(values):
-                tag = dict(tag, allowedValues=values[:1])
-        tags.append(tag)
-    return dict(data, tags=tags)
+    for path in sets:
+        data = _shrunk(data, path)
+    return data
 
 
-def schema_errors(schema_name: str, data: Any) -> list[SchemaError]:
+def _shrunk(node: Any, path: tuple[str, ...]) -> Any:
+    if not path:
+        if isinstance(node, list) and len(node) > 16 and _plain_strings(node):
+            return node[:1]
+        return node
+    head, rest = path[0], path[1:]
+    if head == "[]":
+        if not isinstance(node, list):
+            return node
+        items = [_shrunk(item, rest) for item in node]
+        return items if any(a is not b for a, b in zip(items, node, strict=True)) else node
+    if not isinstance(node, dict):
+        return node
+    keys = list(node) if head == "*" else [head] if head in node else []
+    changed = {k: _shrunk(node[k], rest) for k in keys}
+    if all(changed[k] is node[k] for k in keys):
+        return node
+    return {**node, **changed}
+
+
+def schema_errors(
+    schema_name: str,
+    data: Any,
+    *,
+    secrets: Collection[str] = (),
+    sets: Sequence[tuple[str, ...]] = (),
+) -> list[SchemaError]:
     """Every schema problem of one document, as located, readable messages.
 
     A compiled validator answers first; jsonschema, which explains, runs only when something
-    is wrong (and is only imported then).
+    is wrong (and is only imported then). ``secrets``: attributes whose values are never
+    echoed; ``sets``: set-like lists, checked through one element when they are plain strings.
     """
-    view = _fast_view(data)
+    view = _fast_view(data, sets)
     if is_valid(schema_name, view):
         return []
     out: list[SchemaError] = []
     for error in validator(schema_name).iter_errors(view):
-        out.extend(_translate(error))
+        out.extend(_translate(error, frozenset(secrets)))
     unique: dict[tuple[tuple[str | int, ...], str], SchemaError] = {}
     for e in out:
         unique.setdefault((e.path, e.message), e)
@@ -225,7 +260,7 @@ def _expected(schema_type: Any) -> list[str]:
     return [schema_type] if isinstance(schema_type, str) else list(schema_type)
 
 
-def _translate_branch(error: ValidationError) -> Iterator[SchemaError]:
+def _translate_branch(error: ValidationError, secrets: frozenset[str]) -> Iterator[SchemaError]:
     """The errors of the alternative the author meant: the one whose type fits the value."""
     branches: dict[Any, list[ValidationError]] = {}
     for sub in error.context or []:
@@ -237,11 +272,11 @@ def _translate_branch(error: ValidationError) -> Iterator[SchemaError]:
         )
         if not mismatch:
             for e in errors:
-                yield from _translate(e)
+                yield from _translate(e, secrets)
             return
     from jsonschema.exceptions import best_match
 
-    yield from _translate(best_match(error.context or []))
+    yield from _translate(best_match(error.context or []), secrets)
 
 
 def field_path(data: Any, path: tuple[str | int, ...]) -> str:
@@ -265,7 +300,7 @@ def field_path(data: Any, path: tuple[str | int, ...]) -> str:
     return out
 
 
-def _translate(error: ValidationError) -> Iterator[SchemaError]:
+def _translate(error: ValidationError, secrets: frozenset[str]) -> Iterator[SchemaError]:
     path = tuple(error.absolute_path)
     instance: Any = error.instance
     kw = error.validator
@@ -304,7 +339,7 @@ def _translate(error: ValidationError) -> Iterator[SchemaError]:
         choices = ", ".join(str(v) for v in value)
         yield SchemaError(path, f"must be one of {choices}; got {describe(instance)}")
         return
-    if kw == "const" and "webhookUrl" in path:  # never echo what may be a secret
+    if kw == "const" and secrets.intersection(map(str, path)):  # never echo what may be a secret
         yield SchemaError(path, 'must be "": a webhook URL never belongs in a file')
         return
     if kw == "const":
@@ -322,7 +357,7 @@ def _translate(error: ValidationError) -> Iterator[SchemaError]:
     if kw == "minItems":
         yield SchemaError(path, "must not be empty" if value == 1 else f"needs {value} entries")
         return
-    if kw == "pattern" and "webhookUrl" in path:  # never echo what may be a secret
+    if kw == "pattern" and secrets.intersection(map(str, path)):  # never echo what may be a secret
         yield SchemaError(path, "is not an environment variable name (letters, digits, _)")
         return
     if kw == "pattern":
@@ -330,7 +365,7 @@ def _translate(error: ValidationError) -> Iterator[SchemaError]:
         what = name or f"the pattern {value}"
         yield SchemaError(path, f"{describe(instance)} is not {what}")
         return
-    if kw == "oneOf" and path and path[-1] == "webhookUrl" and isinstance(instance, str):
+    if kw == "oneOf" and path and path[-1] in secrets and isinstance(instance, str):
         yield SchemaError(
             path,
             "webhook URLs are secrets and must not be written in files: "
@@ -341,11 +376,11 @@ def _translate(error: ValidationError) -> Iterator[SchemaError]:
         if isinstance(instance, list):
             for sub in error.context or []:
                 if sub.validator != "type":
-                    yield from _translate(sub)
+                    yield from _translate(sub, secrets)
             return
         yield SchemaError(path, f"must be true, false or a list of kinds; got {describe(instance)}")
         return
     if kw in ("oneOf", "anyOf") and error.context:
-        yield from _translate_branch(error)
+        yield from _translate_branch(error, secrets)
         return
     yield SchemaError(path, error.message)

@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reconciler import __version__
+from reconciler import __version__, kinds
 from reconciler.errors import InputError
 from reconciler.files import read_json, write_atomic
-from reconciler.kinds import KINDS, Kind
+from reconciler.kinds.base import ObjectKind
 from reconciler.model import LiveObject
 from reconciler.normalize import fingerprint
 
@@ -22,7 +22,7 @@ FORMAT = "reconciler-snapshot"
 FORMAT_VERSION = 1
 
 
-def _masked(kind: Kind, attributes: Mapping[str, Any]) -> dict[str, Any]:
+def _masked(kind: ObjectKind, attributes: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(attributes)
     for name in kind.secret_fields:
         value = out.get(name)
@@ -40,7 +40,7 @@ def save(path: Path, org: str, api: str, live: Mapping[str, Sequence[LiveObject]
         "api": api,
         "objects": {
             kind: [
-                {"id": o.id, "attributes": _masked(KINDS[kind], o.attributes)}
+                {"id": o.id, "attributes": _masked(kinds.OBJECT_KINDS[kind], o.attributes)}
                 for o in sorted(objects, key=lambda o: o.id)
             ]
             for kind, objects in live.items()
@@ -62,7 +62,7 @@ def load(path: Path, org: str | None) -> tuple[str, dict[str, list[LiveObject]]]
     live: dict[str, list[LiveObject]] = {}
     try:
         for kind, objects in body["objects"].items():
-            if kind not in KINDS:
+            if kind not in kinds.OBJECT_KINDS:
                 raise InputError(f'{path}: unknown kind "{kind}"')
             live[kind] = [LiveObject(str(o["id"]), dict(o["attributes"])) for o in objects]
     except (KeyError, TypeError, AttributeError) as exc:

@@ -6,10 +6,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-from reconciler.kinds import KINDS
-from reconciler.model import LiveObject, Plan
+from reconciler import kinds
+from reconciler.errors import InputError, StalePlanError
+from reconciler.model import CustomPropertiesTable, LiveObject, Location, Plan
 from reconciler.normalize import fingerprint, normalize_live, state_fingerprint
+from reconciler.sources import DataError, read_table
 
 
 def stale_reasons(
@@ -19,7 +22,7 @@ def stale_reasons(
     reasons: list[str] = []
     by_id = {(kind, o.id.lower()): o for kind, objects in live.items() for o in objects}
     for change in plan.changes:
-        kind = KINDS[change.ref.kind]
+        kind = kinds.OBJECT_KINDS[change.ref.kind]
         if change.action == "create":
             taken = [
                 o for o in live.get(kind.name, ()) if o.attributes.get("name") == change.ref.name
@@ -54,3 +57,21 @@ def stale_reasons(
                         f"{change.ref}: {key}: {value['fromEnv']} changed since the plan"
                     )
     return reasons
+
+
+def table_as_planned(plan: Plan, directory: Path, plan_file: Path) -> CustomPropertiesTable:
+    """The custom properties CSV a saved plan uploads, read again: StalePlanError (nothing is
+    written) if it changed since the plan. ``plan.custom_properties`` must be set."""
+    planned = plan.custom_properties
+    assert planned is not None
+    csv_path = directory / planned.file
+    try:
+        read = read_table(csv_path)
+    except DataError as exc:
+        raise InputError(f"{csv_path}: {exc.message}") from None
+    if read.digest != planned.digest:
+        raise StalePlanError(
+            f"{plan_file} is stale: {planned.file} changed since the plan; "
+            "nothing was written. Plan again."
+        )
+    return CustomPropertiesTable(Location(csv_path), csv_path, read.header, read.rows, read.digest)

@@ -19,7 +19,7 @@ import pytest
 
 from reconciler.apply import Executor
 from reconciler.desired import prepare
-from reconciler.diff import Options
+from reconciler.plan import Options
 from reconciler.http.infracost import ApiClient, ClientSettings
 from reconciler.live import fetch_live
 from reconciler.plan import make_plan

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.baseline import custom_properties_change, write_record
+from reconciler.kinds.custom_properties import baseline_change, write_record
 from reconciler.errors import InputError
 from reconciler.model import CustomPropertiesTable, Location
 from reconciler.sources import read_table
@@ -27,7 +27,7 @@ def directory(tmp_path: Path) -> Path:
 
 
 def test_no_baseline_is_an_unverifiable_sync(directory: Path) -> None:
-    change = custom_properties_change(directory, table(directory / "cp.csv"), None)
+    change = baseline_change(directory, table(directory / "cp.csv"), None)
     assert (change.status, change.baseline, change.rows) == ("sync", "none", 2)
 
 
@@ -35,12 +35,12 @@ def test_the_last_upload_record(directory: Path) -> None:
     write_record(directory, table(directory / "cp.csv"))
     record = (directory / ".reconciler" / "custom-properties.json").read_text()
     assert "ann@acme.com" not in record and "payments" not in record  # hashes, not cells
-    assert custom_properties_change(directory, table(directory / "cp.csv"), None).status == "no-op"
+    assert baseline_change(directory, table(directory / "cp.csv"), None).status == "no-op"
     (directory / "cp.csv").write_text(
         "repo,team,contact\nacme/a,payments,ann@acme.com\nacme/b,billing,bob@acme.com\n"
         "acme/c,infra,cy@acme.com\n"
     )
-    change = custom_properties_change(directory, table(directory / "cp.csv"), None)
+    change = baseline_change(directory, table(directory / "cp.csv"), None)
     assert (change.status, change.added, change.changed, change.removed) == (
         "update",
         ("acme/c",),
@@ -63,7 +63,7 @@ def test_a_git_ref_as_baseline(directory: Path) -> None:
     _git(directory, "add", "cp.csv")
     _git(directory, "commit", "-qm", "base")
     (directory / "cp.csv").write_text("repo,team,contact\nacme/a,payments,ann@acme.com\n")
-    change = custom_properties_change(directory, table(directory / "cp.csv"), "HEAD")
+    change = baseline_change(directory, table(directory / "cp.csv"), "HEAD")
     assert (change.status, change.removed, change.baseline) == ("update", ("acme/b",), "git HEAD")
 
 
@@ -72,15 +72,15 @@ def test_a_file_new_at_the_ref_is_all_added(directory: Path) -> None:
     (directory / "other").write_text("x")
     _git(directory, "add", "other")
     _git(directory, "commit", "-qm", "base")
-    change = custom_properties_change(directory, table(directory / "cp.csv"), "HEAD")
+    change = baseline_change(directory, table(directory / "cp.csv"), "HEAD")
     assert change.added == ("acme/a", "acme/b")
 
 
 def test_bad_refs_are_clear_errors(directory: Path) -> None:
     with pytest.raises(InputError, match="not inside a git repository"):
-        custom_properties_change(directory, table(directory / "cp.csv"), "main")
+        baseline_change(directory, table(directory / "cp.csv"), "main")
     _git(directory, "init", "-q")
     _git(directory, "add", "cp.csv")
     _git(directory, "commit", "-qm", "base")
     with pytest.raises(InputError, match="no such commit"):
-        custom_properties_change(directory, table(directory / "cp.csv"), "nope")
+        baseline_change(directory, table(directory / "cp.csv"), "nope")

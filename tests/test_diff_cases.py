@@ -20,8 +20,9 @@ import pytest
 import yaml
 
 from reconciler.desired import read_desired
-from reconciler.diff import Options, Target, build_plan
-from reconciler.kinds import KINDS
+from reconciler.plan import Options, Target, build_plan
+from reconciler.kinds import OBJECT_KINDS
+from reconciler.kinds.base import TOOL_ONLY
 from reconciler.model import FieldChange, LiveObject, Plan
 from reconciler.schemas import load_schema, with_defaults
 
@@ -68,13 +69,13 @@ def summarize(plan: Plan) -> list[str]:
 def _live(case: dict[str, Any]) -> dict[str, list[LiveObject]]:
     out: dict[str, list[LiveObject]] = {}
     for kind, objects in (case.get("live") or {}).items():
-        schema = load_schema(KINDS[kind].schema)
+        schema = load_schema(OBJECT_KINDS[kind].schema)
         filled = []
         for o in objects:
             attrs = o["attributes"]
             if case.get("live_defaults", True):
                 attrs = with_defaults(schema, attrs)
-                for key in KINDS[kind].tool_only:
+                for key in TOOL_ONLY:
                     attrs.pop(key, None)
             filled.append(LiveObject(o["id"], attrs))
         out[kind] = filled

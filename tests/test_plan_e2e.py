@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reconciler.kinds import KINDS
+from reconciler.kinds import OBJECT_KINDS
 from tests.cli import against, run
 from tests.conftest import SandboxOrg
 
@@ -47,7 +47,7 @@ def seed_from_plan(org: SandboxOrg, plan_file: Path, env: dict[str, str]) -> int
             if isinstance(value, dict) and "fromEnv" in value:
                 value = env.get(value["fromEnv"], value["default"])
             attributes[key] = value
-        org.create(KINDS[change["kind"]].api_path, attributes)
+        org.create(OBJECT_KINDS[change["kind"]].api_path, attributes)
         created += 1
     return created
 

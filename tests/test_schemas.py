@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from reconciler.documents import Ambiguous, LoadError, load_documents
-from reconciler.kinds import CONFIG_SCHEMA, KINDS
+from reconciler.kinds import CONFIG_SCHEMA, OBJECT_KINDS, TABLE_KINDS
 from reconciler.schemas import is_valid, validator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +42,10 @@ def _documents() -> Iterator[tuple[str, Any]]:
             data = doc.data
             if path.name == "reconciler.yaml" and isinstance(data, dict):
                 yield CONFIG_SCHEMA, data
-            elif isinstance(data, dict) and data.get("kind") in KINDS:
-                yield KINDS[data["kind"]].schema, data
+            elif isinstance(data, dict) and data.get("kind") in OBJECT_KINDS:
+                yield OBJECT_KINDS[data["kind"]].schema, data
+            elif isinstance(data, dict) and data.get("kind") in TABLE_KINDS:
+                yield TABLE_KINDS[data["kind"]].schema, data
 
 
 def _mutations(data: Any) -> Iterator[Any]:
@@ -77,4 +79,4 @@ def test_both_validators_agree() -> None:
 @pytest.mark.parametrize("value", [True, False])
 def test_booleans_are_not_numbers(value: bool) -> None:
     doc = {"kind": "Guardrail", "name": "G", "scope": "PROJECT", "totalThreshold": value}
-    assert not is_valid(KINDS["Guardrail"].schema, doc)
+    assert not is_valid(OBJECT_KINDS["Guardrail"].schema, doc)

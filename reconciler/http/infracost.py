@@ -43,7 +43,7 @@ from urllib3.util.retry import Retry
 from reconciler import __version__
 from reconciler.errors import ConfigError
 from reconciler.http.transport import BearerAuth, HttpError, is_success, origin, status_text
-from reconciler.kinds import Kind
+from reconciler.kinds.base import ObjectKind as Kind
 from reconciler.model import LiveObject
 from reconciler.settings import ENV_TOKEN, SANDBOX, Secret, check_api_url
 
@@ -399,8 +399,6 @@ class ApiClient:
     # --- internals ---
 
     def _collection_url(self, kind: Kind) -> str:
-        if not kind.named:
-            raise ValueError(f"{kind.name} is not a collection of objects")
         return f"{self._org_url}/{kind.api_path}"
 
     def _object_url(self, kind: Kind, object_id: str) -> str:

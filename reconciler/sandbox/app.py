@@ -37,7 +37,6 @@ PAGE_SIZE = 2
 WRITE_METHODS = frozenset({"POST", "PATCH", "DELETE"})
 CREATED_BY = "sandbox-service-account"
 _EXTENSION = "reconciler.sandbox"
-_COLLECTION = '<any("tagging-policies", "guardrails"):collection>'
 
 _log = logging.getLogger(__name__)
 
@@ -66,9 +65,11 @@ def create_app(
     app.register_error_handler(Exception, _internal_error)
 
     base = "/v1/orgs/<org>"
-    app.add_url_rule(f"{base}/{_COLLECTION}", view_func=_list, methods=["GET"])
-    app.add_url_rule(f"{base}/{_COLLECTION}", view_func=_create, methods=["POST"])
-    item = f"{base}/{_COLLECTION}/<object_id>"
+    # the kinds served are those registered when the app is made (resources.KINDS)
+    collection = f"<any({', '.join(repr(name) for name in KINDS)}):collection>"
+    app.add_url_rule(f"{base}/{collection}", view_func=_list, methods=["GET"])
+    app.add_url_rule(f"{base}/{collection}", view_func=_create, methods=["POST"])
+    item = f"{base}/{collection}/<object_id>"
     app.add_url_rule(item, view_func=_get, methods=["GET"])
     app.add_url_rule(item, view_func=_patch, methods=["PATCH"])
     app.add_url_rule(item, view_func=_delete, methods=["DELETE"])

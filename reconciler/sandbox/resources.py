@@ -1,14 +1,17 @@
-"""The two kinds of object: their attributes, validation, PATCH merging and defaults on read.
+"""The kinds of object served: their attributes, validation, PATCH merging and defaults on read.
 
 Objects are stored as sent (validated, with nested ``null`` fields dropped) and completed with
-defaults when read. Unknown top-level attributes are refused; unknown keys nested inside ``filters``
-and inside ``tags`` entries are carried and returned as sent.
+defaults when read. Unknown top-level attributes are refused; unknown keys nested inside objects
+(``filters``, ``tags`` entries, any ``fields`` validator) are carried and returned as sent. The
+validators (``text``, ``boolean``, ``strings``, ``threshold``, ``one_of``, ``fields``) are what
+a new kind's entry is made of (docs/adding-a-kind.md).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +27,7 @@ def _error(errors: Errors, at: str, detail: str) -> None:
     errors.append(ErrorItem(400, detail, at))
 
 
-def _text(*, non_empty: bool = False, max_length: int = MAX_STRING) -> Validator:
+def text(*, non_empty: bool = False, max_length: int = MAX_STRING) -> Validator:
     def check(value: Any, at: str, errors: Errors) -> Any:
         if not isinstance(value, str):
             _error(errors, at, "must be a string")
@@ -37,13 +40,13 @@ def _text(*, non_empty: bool = False, max_length: int = MAX_STRING) -> Validator
     return check
 
 
-def _boolean(value: Any, at: str, errors: Errors) -> Any:
+def boolean(value: Any, at: str, errors: Errors) -> Any:
     if not isinstance(value, bool):
         _error(errors, at, "must be true or false")
     return value
 
 
-def _strings(value: Any, at: str, errors: Errors) -> Any:
+def strings(value: Any, at: str, errors: Errors) -> Any:
     if not isinstance(value, list):
         _error(errors, at, "must be a list of strings")
         return value
@@ -53,7 +56,7 @@ def _strings(value: Any, at: str, errors: Errors) -> Any:
     return value
 
 
-def _threshold(value: Any, at: str, errors: Errors) -> Any:
+def threshold(value: Any, at: str, errors: Errors) -> Any:
     if isinstance(value, bool) or not isinstance(value, int | float):
         _error(errors, at, "must be a number or null")
     elif value < 0:
@@ -61,7 +64,7 @@ def _threshold(value: Any, at: str, errors: Errors) -> Any:
     return value
 
 
-def _one_of(*allowed: str) -> Validator:
+def one_of(*allowed: str) -> Validator:
     def check(value: Any, at: str, errors: Errors) -> Any:
         if value not in allowed:
             _error(errors, at, f"must be one of {', '.join(allowed)}")
@@ -71,13 +74,13 @@ def _one_of(*allowed: str) -> Validator:
 
 
 def _webhook_url(value: Any, at: str, errors: Errors) -> Any:
-    _text()(value, at, errors)
+    text()(value, at, errors)
     if isinstance(value, str) and value and not value.startswith(("https://", "http://")):
         _error(errors, at, 'must be "" or an http(s) URL')
     return value
 
 
-def _fields(value: Any, at: str, errors: Errors, known: Mapping[str, Validator]) -> Any:
+def fields(value: Any, at: str, errors: Errors, known: Mapping[str, Validator]) -> Any:
     """An object whose known fields are validated (null: dropped) and unknown fields carried."""
     if not isinstance(value, dict):
         _error(errors, at, "must be an object")
@@ -92,29 +95,29 @@ def _fields(value: Any, at: str, errors: Errors, known: Mapping[str, Validator])
     return result
 
 
-_FILTER_FIELDS: dict[str, Validator] = {"include": _strings, "exclude": _strings}
+_FILTER_FIELDS: dict[str, Validator] = {"include": strings, "exclude": strings}
 
 
 def _filter(value: Any, at: str, errors: Errors) -> Any:
-    return _fields(value, at, errors, _FILTER_FIELDS)
+    return fields(value, at, errors, _FILTER_FIELDS)
 
 
 def _filters(*names: str) -> Validator:
     known = dict.fromkeys(names, _filter)
 
     def check(value: Any, at: str, errors: Errors) -> Any:
-        return _fields(value, at, errors, known)
+        return fields(value, at, errors, known)
 
     return check
 
 
 _TAG_FIELDS: dict[str, Validator] = {
-    "key": _text(non_empty=True),
-    "mandatory": _boolean,
-    "valueType": _one_of("ANY", "LIST", "REGEX"),
-    "allowedValues": _strings,
-    "allowedRegex": _text(),
-    "message": _text(),
+    "key": text(non_empty=True),
+    "mandatory": boolean,
+    "valueType": one_of("ANY", "LIST", "REGEX"),
+    "allowedValues": strings,
+    "allowedRegex": text(),
+    "message": text(),
 }
 _TAG_DEFAULTS: dict[str, Any] = {
     "mandatory": False,
@@ -126,7 +129,7 @@ _TAG_DEFAULTS: dict[str, Any] = {
 
 
 def _tag(value: Any, at: str, errors: Errors) -> Any:
-    entry = _fields(value, at, errors, _TAG_FIELDS)
+    entry = fields(value, at, errors, _TAG_FIELDS)
     if not isinstance(entry, dict):
         return entry
     if "key" not in entry:
@@ -187,7 +190,8 @@ class Kind:
             name: copy.deepcopy(stored.get(name, spec.default))
             for name, spec in self.attributes.items()
         }
-        result["filters"] = _fill_filters(result["filters"], self.filter_names)
+        if self.filter_names:
+            result["filters"] = _fill_filters(result["filters"], self.filter_names)
         if "tags" in result:
             result["tags"] = _fill_tags(result["tags"])
         return result
@@ -239,10 +243,10 @@ TAGGING_POLICIES = Kind(
     type="tagging-policies",
     quirk_type="tagging_policy",
     attributes={
-        "name": Attribute(_text(non_empty=True, max_length=MAX_NAME), "", required=True),
-        "message": Attribute(_text(), ""),
-        "prComment": Attribute(_boolean, True),
-        "blockPr": Attribute(_boolean, False),
+        "name": Attribute(text(non_empty=True, max_length=MAX_NAME), "", required=True),
+        "message": Attribute(text(), ""),
+        "prComment": Attribute(boolean, True),
+        "blockPr": Attribute(boolean, False),
         "filters": Attribute(_filters("repos", "projects", "baseBranches", "resources"), {}),
         "tags": Attribute(_tags, [], required=True),
     },
@@ -254,18 +258,18 @@ GUARDRAILS = Kind(
     type="guardrails",
     quirk_type="guardrail",
     attributes={
-        "name": Attribute(_text(non_empty=True, max_length=MAX_NAME), "", required=True),
-        "scope": Attribute(_one_of("PULL_REQUEST", "PROJECT", "REPO"), "", required=True),
-        "increaseThreshold": Attribute(_threshold),
-        "increasePercentThreshold": Attribute(_threshold),
-        "totalThreshold": Attribute(_threshold),
-        "message": Attribute(_text(), ""),
+        "name": Attribute(text(non_empty=True, max_length=MAX_NAME), "", required=True),
+        "scope": Attribute(one_of("PULL_REQUEST", "PROJECT", "REPO"), "", required=True),
+        "increaseThreshold": Attribute(threshold),
+        "increasePercentThreshold": Attribute(threshold),
+        "totalThreshold": Attribute(threshold),
+        "message": Attribute(text(), ""),
         "webhookUrl": Attribute(_webhook_url, ""),
-        "prComment": Attribute(_boolean, False),
-        "blockPr": Attribute(_boolean, False),
-        "emailRecipientOrgMemberIds": Attribute(_strings, []),
-        "mailingListEmails": Attribute(_strings, []),
-        "msTeamsEmails": Attribute(_strings, []),
+        "prComment": Attribute(boolean, False),
+        "blockPr": Attribute(boolean, False),
+        "emailRecipientOrgMemberIds": Attribute(strings, []),
+        "mailingListEmails": Attribute(strings, []),
+        "msTeamsEmails": Attribute(strings, []),
         "filters": Attribute(_filters("repos", "projects", "baseBranches"), {}),
     },
     filter_names=("repos", "projects", "baseBranches"),
@@ -273,6 +277,18 @@ GUARDRAILS = Kind(
 )
 
 KINDS: dict[str, Kind] = {kind.type: kind for kind in (TAGGING_POLICIES, GUARDRAILS)}
+
+
+@contextmanager
+def registered(kind: Kind) -> Iterator[Kind]:
+    """Serve another kind, for apps made while it is registered (a test's new kind)."""
+    if kind.type in KINDS:
+        raise ValueError(f"{kind.type} is already served")
+    KINDS[kind.type] = kind
+    try:
+        yield kind
+    finally:
+        del KINDS[kind.type]
 
 
 def reorder(kind: Kind, attributes: dict[str, Any]) -> dict[str, Any]:

@@ -1,10 +1,12 @@
-"""Custom properties cannot be read back from the API, so plans compare the CSV with a baseline.
+"""CustomProperties: one CSV mapping repositories to properties, uploaded whole.
 
-The baseline is, in order: the CSV at a git ref (``--baseline REF``: the pull request's base,
-or the push's ``before`` commit in CI); else the record of the last successful upload in
-``.reconciler/`` (local runs); else there is none and the upload is ``sync (unverifiable)``.
-Rows are identified by their first column; only those identifiers are ever shown, since other
-cells may be personal data. The record keeps a hash per row, never the cells.
+The API can neither list nor read the table back, so it is not a collection of objects: at
+most one document names the file; plans compare the CSV with a baseline, in this order: the CSV
+at a git ref (``--baseline REF``: the pull request's base, or the push's ``before`` commit in
+CI); else the record of the last successful upload in ``.reconciler/`` (local runs); else there
+is none and the upload is ``sync (unverifiable)``. Rows are identified by their first column;
+only those identifiers are ever shown, since other cells may be personal data. The record keeps
+a hash per row, never the cells.
 """
 
 from __future__ import annotations
@@ -15,8 +17,39 @@ import subprocess
 from pathlib import Path
 
 from reconciler.errors import InputError
-from reconciler.model import CustomPropertiesChange, CustomPropertiesTable
-from reconciler.sources import DataError, parse_table
+from reconciler.kinds.base import DocumentCheck
+from reconciler.model import CustomPropertiesChange, CustomPropertiesTable, Location
+from reconciler.sources import DataError, parse_table, read_table, resolve_inside
+
+
+class CustomProperties:
+    name: str = "CustomProperties"
+    schema: str = "custom-properties.schema.json"
+
+    def read(self, c: DocumentCheck) -> CustomPropertiesTable | None:
+        """The CSV the document names, parsed (header row, consistent columns)."""
+        file = c.data.get("file")
+        if not isinstance(file, str):
+            return None  # the schema has said why
+        try:
+            target = resolve_inside(c.root, c.doc.file, file)
+            table = read_table(target)
+        except DataError as exc:
+            at = Location(exc.file, exc.line, 1) if exc.file is not None and exc.line else None
+            c.error(("file",), exc.message, at=at)
+            return None
+        return CustomPropertiesTable(c.at(()), target, table.header, table.rows, table.digest)
+
+    def change(
+        self, directory: Path, table: CustomPropertiesTable, baseline_ref: str | None
+    ) -> CustomPropertiesChange:
+        return baseline_change(directory, table, baseline_ref)
+
+    def record_upload(self, directory: Path, table: CustomPropertiesTable) -> None:
+        write_record(directory, table)
+
+
+# --- the baseline ------------------------------------------------------------------------------
 
 RECORD = Path(".reconciler") / "custom-properties.json"
 
@@ -73,9 +106,10 @@ def _git_file(directory: Path, ref: str, file: Path) -> str | None:
     return shown.stdout.decode("utf-8-sig", errors="replace")
 
 
-def custom_properties_change(
+def baseline_change(
     directory: Path, table: CustomPropertiesTable, baseline_ref: str | None
 ) -> CustomPropertiesChange:
+    """The table against its baseline: a git ref, else the last upload's record, else none."""
     if baseline_ref:
         text = _git_file(directory, baseline_ref, table.file)
         if text is None:
