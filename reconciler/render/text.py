@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler import kinds
 from reconciler.model import (
     Change,
     CustomPropertiesChange,
@@ -269,17 +270,18 @@ def custom_properties_lines(
     """Rows identified by their first column only: other cells may be personal data."""
     if cp.status == "no-op":
         return []
+    (table,) = kinds.TABLE_KINDS.values()  # the one table a plan may upload
     rows = plural(cp.rows, "row")
     if cp.status == "sync":
         head = _paint("~ sync", _YELLOW, color)
         return [
-            f"{head} CustomProperties (unverifiable: no baseline to compare with): "
+            f"{head} {table.name} (unverifiable: no baseline to compare with): "
             f"apply uploads all {rows}; not counted as a change"
         ]
     head = _paint("~ update", _YELLOW, color)
     base = clean(cp.baseline, detail.max_chars)
     counts = f"+{len(cp.added):,} ~{len(cp.changed):,} -{len(cp.removed):,}"
-    lines = [f"{head} CustomProperties: {counts} rows against {base} ({rows} in the file)"]
+    lines = [f"{head} {table.name}: {counts} rows against {base} ({rows} in the file)"]
     if detail.fields:
         for sign, items in (("+", cp.added), ("~", cp.changed), ("-", cp.removed)):
             lines += _sample(sign, items, detail, color)
