@@ -70,8 +70,27 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=command.HELP, description=command.HELP)
         _global_flags(p, suppress=True)
         command.add_arguments(p)
-        p.set_defaults(run=command.run)
     return parser
+
+
+def _context(
+    args: argparse.Namespace, out: TextIO, err: TextIO, env: Mapping[str, str], cwd: Path
+) -> Context:
+    """The global flags, unpacked once: commands read them from the context, never from args."""
+    no_color: bool = args.no_color
+    debug: bool = args.debug
+    org: str | None = args.org
+    api: str | None = args.api
+    return Context(
+        stdout=out,
+        stderr=err,
+        env=env,
+        cwd=cwd,
+        debug=debug,
+        color=_use_color(out, env, no_color),
+        org=org,
+        api=api,
+    )
 
 
 def _use_color(stream: TextIO, env: Mapping[str, str], no_color: bool) -> bool:
@@ -97,21 +116,14 @@ def main(
     try:
         parser = build_parser()
         args = parser.parse_args(args_list)
-        if args.command is None:
+        name: str | None = args.command
+        if name is None:
             parser.print_help(out)
             return 0
+        ctx = _context(args, out, err, environ, cwd if cwd is not None else Path.cwd())
         # urllib3 warns on every retry; the client reports what matters. --debug shows all.
-        logging.getLogger("urllib3").setLevel(logging.DEBUG if args.debug else logging.ERROR)
-        ctx = Context(
-            stdout=out,
-            stderr=err,
-            env=environ,
-            cwd=cwd if cwd is not None else Path.cwd(),
-            debug=args.debug,
-            color=_use_color(out, environ, args.no_color),
-        )
-        code: int = args.run(args, ctx)
-        return code
+        logging.getLogger("urllib3").setLevel(logging.DEBUG if ctx.debug else logging.ERROR)
+        return COMMANDS[name].run(args, ctx)
     except ReconcilerError as exc:
         print(_scrub(f"Error: {exc}", environ), file=err)
         return exc.exit_code

@@ -1,4 +1,5 @@
-"""What every command receives from the CLI: streams, environment and working directory.
+"""What every command receives from the CLI: streams, environment, working directory and the
+global flags.
 
 Commands take these explicitly so tests pass their own streams instead of patching globals.
 """
@@ -18,8 +19,10 @@ class Context:
     stderr: TextIO
     env: Mapping[str, str]
     cwd: Path
-    debug: bool = False
-    color: bool = False
+    debug: bool = False  # --debug
+    color: bool = False  # colour the output: stdout is a terminal, no --no-color, no NO_COLOR
+    org: str | None = None  # --org
+    api: str | None = None  # --api
 
     def display_path(self, path: Path) -> str:
         """A path as the user should read it: relative to the working directory when inside it."""

@@ -1,4 +1,9 @@
-"""One module per command. Each has HELP, add_arguments(parser) and run(args, ctx) -> exit code."""
+"""One module per command. Each has HELP, add_arguments(parser) and run(args, ctx) -> exit code.
+
+``run`` unpacks the parsed arguments once into the command's typed, frozen parameters and hands
+them to ``execute(params, ctx)``; nothing past that reads the ``argparse.Namespace``. The global
+flags are unpacked by the CLI into the Context.
+"""
 
 from __future__ import annotations
 

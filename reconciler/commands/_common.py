@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping
 
+from reconciler.commands.plan import PlanFlags, PlanFormat
 from reconciler.context import Context
 from reconciler.desired import Prepared, prepare
-from reconciler.diff import Options, Target
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, EXIT_USER, InputError, UsageError
 from reconciler.model import LiveObject, Plan
-from reconciler.plan import make_plan
+from reconciler.plan import Options, Target, make_plan
 from reconciler.render import problems as render_problems
 from reconciler.settings import Settings
 
 
-def prepare_or_fail(args: argparse.Namespace, ctx: Context) -> Prepared:
-    """Read and check DIR; print its problems to stderr; stop on errors."""
-    prepared = prepare(ctx.cwd / args.dir, flag_org=args.org, flag_api=args.api, env=ctx.env)
+def prepare_or_fail(directory: str, ctx: Context) -> Prepared:
+    """Read and check DIR (as given); print its problems to stderr; stop on errors."""
+    prepared = prepare(ctx.cwd / directory, flag_org=ctx.org, flag_api=ctx.api, env=ctx.env)
     for problem in prepared.problems:
         print(render_problems.line(problem, ctx.display_path), file=ctx.stderr)
     if prepared.errors or prepared.settings is None:
         n = len(prepared.errors)
         raise InputError(
-            f"{args.dir}: {n} error{'s' if n != 1 else ''} in the desired state "
+            f"{directory}: {n} error{'s' if n != 1 else ''} in the desired state "
             "(run reconciler validate for details)"
         )
     return prepared
 
 
-def _targets(values: list[str], flag: str) -> tuple[Target, ...]:
+def _targets(values: tuple[str, ...], flag: str) -> tuple[Target, ...]:
     out = []
     for value in values:
         try:
@@ -39,14 +38,14 @@ def _targets(values: list[str], flag: str) -> tuple[Target, ...]:
     return tuple(out)
 
 
-def diff_options(args: argparse.Namespace, settings: Settings, ctx: Context) -> Options:
-    prune: bool | tuple[str, ...] = True if args.prune else settings.prune
+def diff_options(flags: PlanFlags, settings: Settings, ctx: Context) -> Options:
+    prune: bool | tuple[str, ...] = True if flags.prune else settings.prune
     return Options(
         prune=prune,
         prune_limit=settings.prune_limit,
-        allow_mass_delete=args.allow_mass_delete,
-        targets=_targets(args.target, "--target"),
-        excludes=_targets(args.exclude, "--exclude"),
+        allow_mass_delete=flags.allow_mass_delete,
+        targets=_targets(flags.targets, "--target"),
+        excludes=_targets(flags.excludes, "--exclude"),
         env=ctx.env,
     )
 
@@ -54,7 +53,7 @@ def diff_options(args: argparse.Namespace, settings: Settings, ctx: Context) -> 
 def plan_against(
     prepared: Prepared,
     live: Mapping[str, list[LiveObject]],
-    args: argparse.Namespace,
+    flags: PlanFlags,
     ctx: Context,
     *,
     org: str,
@@ -65,15 +64,15 @@ def plan_against(
     return make_plan(
         prepared,
         live,
-        diff_options(args, prepared.settings, ctx),
+        diff_options(flags, prepared.settings, ctx),
         org=org,
         api=api,
-        baseline=args.baseline,
+        baseline=flags.baseline,
         display_dir=ctx.display_path(prepared.directory),
     )
 
 
-def print_plan(plan: Plan, fmt: str, ctx: Context) -> None:
+def print_plan(plan: Plan, fmt: PlanFormat, ctx: Context) -> None:
     if fmt == "json":
         from reconciler.render import json as render_json
 
@@ -93,10 +92,10 @@ def print_plan(plan: Plan, fmt: str, ctx: Context) -> None:
         print(text.render(plan, color=ctx.color), file=ctx.stdout)
 
 
-def plan_exit_code(plan: Plan, args: argparse.Namespace) -> int:
+def plan_exit_code(plan: Plan, *, detailed: bool, fail_on_unmanaged: bool) -> int:
     if plan.errors:
         return EXIT_USER
-    if getattr(args, "detailed_exitcode", False):
-        unmanaged = bool(plan.unmanaged) and getattr(args, "fail_on_unmanaged", False)
+    if detailed:
+        unmanaged = bool(plan.unmanaged) and fail_on_unmanaged
         return EXIT_CHANGES if plan.has_changes or unmanaged else EXIT_OK
     return EXIT_OK

@@ -8,27 +8,25 @@ on a terminal (``--auto-approve`` skips the question; with no terminal and no fl
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal
 
-from reconciler.commands.plan import add_target_arguments
+from reconciler.commands.plan import PlanFlags, add_target_arguments
 from reconciler.context import Context
 
 if TYPE_CHECKING:
-    from reconciler.apply import Event, Result
     from reconciler.http.infracost import ApiClient
-    from reconciler.model import CustomPropertiesTable, Plan, Ref
+    from reconciler.model import CustomPropertiesTable, Plan
 
 HELP = "apply a saved plan, or plan a directory and apply it after confirmation"
 GRACE_SECONDS = 5.0
-_SYMBOL = {"created": "+", "adopted": "+", "updated": "~", "deleted": "-", "uploaded": "^"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,50 +61,73 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclass(frozen=True)
+class ApplyParams:
+    target_path: str  # DIR or FILE, as given: errors quote it
+    auto_approve: bool
+    parallelism: int
+    flags: PlanFlags  # DIR only
+    sync_custom_properties: bool
+    format: Literal["text", "json"]
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ApplyParams:
+        return cls(
+            target_path=args.target_path,
+            auto_approve=args.auto_approve,
+            parallelism=args.parallelism,
+            flags=PlanFlags.from_args(args),
+            sync_custom_properties=args.sync_custom_properties,
+            format=args.format,
+        )
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    return execute(ApplyParams.from_args(args), ctx)
+
+
+def execute(params: ApplyParams, ctx: Context) -> int:
     from reconciler.errors import UsageError
 
-    if args.parallelism < 1:
+    if params.parallelism < 1:
         raise UsageError("--parallelism must be 1 or more")
-    path = ctx.cwd / args.target_path
+    path = ctx.cwd / params.target_path
     if path.is_file():
-        for flag in ("target", "exclude", "prune", "allow_mass_delete", "baseline"):
-            if getattr(args, flag):
-                name = "--" + flag.replace("_", "-")
-                raise UsageError(
-                    f"{name} applies to a directory, not to a saved plan: a saved plan is "
-                    "applied as it was made (pass it to plan -o instead)"
-                )
-        return _apply_file(path, args, ctx)
-    args.dir = args.target_path
-    return _apply_dir(args, ctx)
+        flag = params.flags.first_given()
+        if flag is not None:
+            raise UsageError(
+                f"{flag} applies to a directory, not to a saved plan: a saved plan is "
+                "applied as it was made (pass it to plan -o instead)"
+            )
+        return _apply_file(path, params, ctx)
+    return _apply_dir(params, ctx)
 
 
 # --- the two ways in -----------------------------------------------------------------------
 
 
-def _apply_dir(args: argparse.Namespace, ctx: Context) -> int:
+def _apply_dir(params: ApplyParams, ctx: Context) -> int:
     from reconciler.commands import _common
     from reconciler.errors import UsageError
     from reconciler.live import connect, fetch_live, require_org
 
-    prepared = _common.prepare_or_fail(args, ctx)
+    prepared = _common.prepare_or_fail(params.target_path, ctx)
     settings = prepared.settings
     assert settings is not None
     require_org(settings)
     with connect(settings, ctx.env) as conn:
         live = fetch_live(conn.client)
-        plan = _common.plan_against(prepared, live, args, ctx, org=conn.org, api=conn.label)
-        if args.format == "text":
+        plan = _common.plan_against(prepared, live, params.flags, ctx, org=conn.org, api=conn.label)
+        if params.format == "text":
             _common.print_plan(plan, "text", ctx)
         if plan.errors:
             return 1
         table = prepared.state.custom_properties
-        upload = _wants_upload(plan, args)
+        upload = _wants_upload(plan, params)
         if not plan.has_changes and not upload and not _has_writes(plan):
-            _emit_summary_none(args, ctx)
+            _print_nothing(params, ctx)
             return 0
-        if not args.auto_approve:
+        if not params.auto_approve:
             answer = _confirm(ctx)
             if answer is None:
                 raise UsageError(
@@ -117,16 +138,16 @@ def _apply_dir(args: argparse.Namespace, ctx: Context) -> int:
                 print("\nApply cancelled.", file=ctx.stdout)
                 return 1
         known = {kind: {o.id for o in objects} for kind, objects in live.items()}
-        return _execute(
-            plan, conn.client, prepared.directory, table if upload else None, known, args, ctx
+        return _write(
+            plan, conn.client, prepared.directory, table if upload else None, known, params, ctx
         )
 
 
-def _apply_file(path: Path, args: argparse.Namespace, ctx: Context) -> int:
+def _apply_file(path: Path, params: ApplyParams, ctx: Context) -> int:
     from reconciler import planfile
     from reconciler.errors import InputError, StalePlanError
-    from reconciler.live import fetch_live
-    from reconciler.sources import DataError, read_table
+    from reconciler.live import connect_recorded, fetch_live
+    from reconciler.stale import stale_reasons, table_as_planned
 
     plan, _ = planfile.load(path)
     if plan.errors:
@@ -135,80 +156,36 @@ def _apply_file(path: Path, args: argparse.Namespace, ctx: Context) -> int:
         raise InputError(
             f"{path}: planned against a snapshot ({plan.api[9:]}); plan against the API to apply"
         )
-    _check_target(plan, args, ctx)
+    _check_target(plan, ctx)
     directory = ctx.cwd / plan.dir
-    table = None
-    upload = _wants_upload(plan, args)
-    if upload and plan.custom_properties is not None:
-        csv_path = directory / plan.custom_properties.file
-        try:
-            read = read_table(csv_path)
-        except DataError as exc:
-            raise InputError(f"{csv_path}: {exc.message}") from None
-        if read.digest != plan.custom_properties.digest:
-            raise StalePlanError(
-                f"{path} is stale: {plan.custom_properties.file} changed since the plan; "
-                "nothing was written. Plan again."
-            )
-        from reconciler.model import CustomPropertiesTable, Location
-
-        table = CustomPropertiesTable(
-            Location(csv_path), csv_path, read.header, read.rows, read.digest
-        )
-    with _connect_recorded(plan, ctx) as client:
-        live = fetch_live(client)
-        from reconciler.stale import stale_reasons
-
+    upload = _wants_upload(plan, params)
+    table = table_as_planned(plan, directory, path) if upload else None
+    with connect_recorded(plan.org, plan.api, ctx.env) as conn:
+        live = fetch_live(conn.client)
         reasons = stale_reasons(plan, live, ctx.env)
         if reasons:
             listed = "\n  ".join(reasons)
             raise StalePlanError(f"{path} is stale; nothing was written. Plan again.\n  {listed}")
         if not _has_writes(plan) and not upload:
-            _emit_summary_none(args, ctx)
+            _print_nothing(params, ctx)
             return 0
         known = {kind: {o.id for o in objects} for kind, objects in live.items()}
-        return _execute(plan, client, directory, table, known, args, ctx)
+        return _write(plan, conn.client, directory, table, known, params, ctx)
 
 
-def _check_target(plan: Plan, args: argparse.Namespace, ctx: Context) -> None:
+def _check_target(plan: Plan, ctx: Context) -> None:
     """A saved plan goes where it was made: flags and environment may only agree with it."""
     from reconciler.errors import ConfigError
     from reconciler.settings import ENV_API, ENV_ORG, SANDBOX
 
-    org = args.org or ctx.env.get(ENV_ORG)
+    org = ctx.org or ctx.env.get(ENV_ORG)
     if org and org != plan.org:
         raise ConfigError(f'the plan is for org "{plan.org}", not "{org}"')
-    api = args.api or ctx.env.get(ENV_API)
+    api = ctx.api or ctx.env.get(ENV_API)
     if api:
         recorded = SANDBOX if plan.api.startswith("sandbox:") else plan.api
         if api.rstrip("/").lower() != recorded.rstrip("/").lower():
             raise ConfigError(f"the plan is for the API {recorded}, not {api}")
-
-
-@contextmanager
-def _connect_recorded(plan: Plan, ctx: Context) -> Iterator[ApiClient]:
-    from reconciler.errors import ConfigError
-    from reconciler.http.infracost import ApiClient
-    from reconciler.settings import ENV_TOKEN, Secret, check_api_url
-
-    if plan.api.startswith("sandbox:"):
-        from reconciler.sandbox.embedded import embedded
-
-        db = Path(plan.api[len("sandbox:") :])
-        if not db.is_file():
-            raise ConfigError(f"the plan's sandbox database {db} does not exist any more")
-        with (
-            embedded(db, plan.org) as endpoint,
-            ApiClient(endpoint.base_url, plan.org, Secret(endpoint.token)) as client,
-        ):
-            yield client
-        return
-    check_api_url(plan.api, "the plan file")
-    token = ctx.env.get(ENV_TOKEN)
-    if not token:
-        raise ConfigError(f"{ENV_TOKEN} is not set")
-    with ApiClient(plan.api, plan.org, Secret(token)) as client:
-        yield client
 
 
 # --- execution and output --------------------------------------------------------------------
@@ -218,11 +195,11 @@ def _has_writes(plan: Plan) -> bool:
     return any(c.action != "no-op" for c in plan.changes)
 
 
-def _wants_upload(plan: Plan, args: argparse.Namespace) -> bool:
+def _wants_upload(plan: Plan, params: ApplyParams) -> bool:
     cp = plan.custom_properties
     if cp is None:
         return False
-    return bool(getattr(args, "sync_custom_properties", False)) or cp.status in ("update", "sync")
+    return params.sync_custom_properties or cp.status in ("update", "sync")
 
 
 def _confirm(ctx: Context) -> bool | None:
@@ -266,44 +243,45 @@ def _stop_on_signals(stop: threading.Event, ctx: Context) -> Iterator[None]:
             signal.signal(s, h)
 
 
-def _execute(
+def _write(
     plan: Plan,
     client: ApiClient,
     directory: Path,
     table: CustomPropertiesTable | None,
     known: dict[str, set[str]],
-    args: argparse.Namespace,
+    params: ApplyParams,
     ctx: Context,
 ) -> int:
+    from reconciler import kinds
     from reconciler.apply import Event, Executor
     from reconciler.errors import EXIT_INTERRUPTED
     from reconciler.model import Ref
+    from reconciler.render import events
 
     stop = threading.Event()
-    emit = _json_event if args.format == "json" else _text_event
 
     def on_event(event: Event) -> None:
-        emit(event, ctx)
+        print(events.event(event, params.format), file=ctx.stdout, flush=True)
 
     upload = None
     if table is not None:
+        (kind,) = kinds.TABLE_KINDS.values()  # the one table a directory may name
 
         def upload() -> Event:
-            from reconciler.baseline import write_record
             from reconciler.http.infracost import ApiError
 
-            ref = Ref("CustomProperties", table.file.name)
+            ref = Ref(kind.name, table.file.name)
             try:
                 client.upload_custom_properties(table.file.read_bytes())
             except ApiError as exc:
                 return Event("failed", ref, str(exc))
-            write_record(directory, table)
+            kind.record_upload(directory, table)
             return Event("uploaded", ref, f"{len(table.rows)} rows")
 
     executor = Executor(
         client,
         env=ctx.env,
-        parallelism=args.parallelism,
+        parallelism=params.parallelism,
         stop=stop,
         grace=GRACE_SECONDS,
         on_event=on_event,
@@ -311,85 +289,13 @@ def _execute(
     )
     with _stop_on_signals(stop, ctx):
         result = executor.run(plan, upload)
-    _summary(result, args, ctx)
+    print(events.summary(result, params.format), file=ctx.stdout)
     if result.interrupted:
         return EXIT_INTERRUPTED
     return 1 if result.failed else 0
 
 
-def _ref_text(ref: Ref) -> str:
-    ident = f" (id {ref.id})" if ref.id else ""
-    return f'{ref.kind} "{ref.name}"{ident}'
+def _print_nothing(params: ApplyParams, ctx: Context) -> None:
+    from reconciler.render import events
 
-
-def _text_event(event: Event, ctx: Context) -> None:
-    symbol = _SYMBOL.get(event.outcome, "!")
-    line = f"{symbol} {event.outcome} {_ref_text(event.ref)}"
-    if event.detail:
-        line += f": {event.detail}"
-    if event.outcome in _SYMBOL:
-        line += f" ({event.seconds:.2f} s)"
-    print(line, file=ctx.stdout, flush=True)
-    for warning in event.warnings:
-        print(f"    warning: {warning}", file=ctx.stdout, flush=True)
-
-
-def _json_event(event: Event, ctx: Context) -> None:
-    record: dict[str, Any] = {
-        "event": event.outcome,
-        "kind": event.ref.kind,
-        "name": event.ref.name,
-        "id": event.ref.id,
-        "detail": event.detail,
-        "warnings": list(event.warnings),
-        "seconds": event.seconds,
-    }
-    print(json.dumps(record, ensure_ascii=False), file=ctx.stdout, flush=True)
-
-
-def _emit_summary_none(args: argparse.Namespace, ctx: Context) -> None:
-    if args.format == "json":
-        print(
-            json.dumps(
-                {
-                    "event": "summary",
-                    "applied": 0,
-                    "failed": 0,
-                    "skipped": 0,
-                    "interrupted": False,
-                    "changes": False,
-                }
-            ),
-            file=ctx.stdout,
-        )
-    else:
-        print("\nNothing to apply.", file=ctx.stdout)
-
-
-def _summary(result: Result, args: argparse.Namespace, ctx: Context) -> None:
-    skipped = result.count("skipped")
-    if args.format == "json":
-        print(
-            json.dumps(
-                {
-                    "event": "summary",
-                    "applied": result.applied,
-                    "failed": result.failed,
-                    "skipped": skipped,
-                    "interrupted": result.interrupted,
-                    "changes": True,
-                }
-            ),
-            file=ctx.stdout,
-        )
-        return
-    head = "interrupted" if result.interrupted else ("failed" if result.failed else "complete")
-    print(
-        f"\nApply {head}: {result.applied} applied, {result.failed} failed, {skipped} skipped.",
-        file=ctx.stdout,
-    )
-    for event in result.events:
-        if event.outcome in ("failed", "interrupted", "skipped"):
-            print(f"  {event.outcome}: {_ref_text(event.ref)}: {event.detail}", file=ctx.stdout)
-    if result.failed or skipped:
-        print("Run plan again to see exactly the remaining work.", file=ctx.stdout)
+    print(events.nothing(params.format), file=ctx.stdout)

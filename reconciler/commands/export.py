@@ -3,45 +3,60 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
+from reconciler import kinds as registry
 from reconciler.context import Context
 
 HELP = "write the live org as a desired-state directory that plans to no changes"
-EXPORTABLE = ("TaggingPolicy", "Guardrail")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    every = ",".join(registry.OBJECT_KINDS)  # every kind the API lists can be exported
     parser.add_argument("-o", "--out", metavar="DIR", help="directory to write (default: ./<org>)")
     parser.add_argument(
-        "--kinds",
-        default=",".join(EXPORTABLE),
-        metavar="K,...",
-        help=f"kinds to export (default: {','.join(EXPORTABLE)})",
+        "--kinds", default=every, metavar="K,...", help=f"kinds to export (default: {every})"
     )
     parser.add_argument(
         "--force", action="store_true", help="replace files of an existing directory"
     )
 
 
+@dataclass(frozen=True)
+class ExportParams:
+    out: str | None
+    kinds: tuple[str, ...]  # as listed, possibly not kinds at all
+    force: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ExportParams:
+        listed: str = args.kinds
+        kinds = tuple(k.strip() for k in listed.split(",") if k.strip())
+        return cls(out=args.out, kinds=kinds, force=args.force)
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    return execute(ExportParams.from_args(args), ctx)
+
+
+def execute(params: ExportParams, ctx: Context) -> int:
     from reconciler import export, files
     from reconciler.errors import UsageError
     from reconciler.live import connect, fetch_live, require_org
     from reconciler.settings import SANDBOX, resolve
 
-    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in EXPORTABLE]
+    kinds = list(params.kinds)
+    every = ", ".join(registry.OBJECT_KINDS)
+    unknown = [k for k in kinds if k not in registry.OBJECT_KINDS]
     if unknown or not kinds:
-        raise UsageError(
-            f"--kinds: {', '.join(unknown) or 'nothing'} is not one of {', '.join(EXPORTABLE)}"
-        )
+        raise UsageError(f"--kinds: {', '.join(unknown) or 'nothing'} is not one of {every}")
     # There is no reconciler.yaml yet: org and API come from flags and the environment.
     settings = resolve(
-        ctx.cwd, flag_org=args.org, flag_api=args.api, env=ctx.env, config=None, config_file=None
+        ctx.cwd, flag_org=ctx.org, flag_api=ctx.api, env=ctx.env, config=None, config_file=None
     )
     org = require_org(settings)
-    target = ctx.cwd / (args.out or org)
-    files.check_writable(target, force=args.force)
+    target = ctx.cwd / (params.out or org)
+    files.check_writable(target, force=params.force)
     with connect(settings, ctx.env) as conn:
         live = fetch_live(conn.client)
     api = (
@@ -50,7 +65,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         else (None if settings.origin["api"] == "default" else settings.api)
     )
     result = export.build(org, api, live, kinds)
-    files.write_tree(target, result.files, force=args.force)
+    files.write_tree(target, result.files, force=params.force)
     shown = ctx.display_path(target)
     counted = ", ".join(f"{n} {k}" for k, n in result.counts.items())
     print(
@@ -66,10 +81,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
         )
         for var, what in result.secrets:
             print(f"  {var}  ({what})", file=ctx.stdout)
+    (table,) = registry.TABLE_KINDS.values()  # not exportable: the API cannot read it back
     print(
         "\nCustom properties cannot be read back from the API: to manage them, put your CSV in "
         f"{shown}/data/custom_properties.csv and add a document\n"
-        "  kind: CustomProperties\n  file: data/custom_properties.csv",
+        f"  kind: {table.name}\n  file: data/custom_properties.csv",
         file=ctx.stdout,
     )
     print(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,16 +36,41 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--write", action="store_true", help="rewrite FILE (default: only show)")
 
 
+@dataclass(frozen=True)
+class FixValuesParams:
+    file: str
+    column: str | None
+    key: str | None
+    near_duplicates: bool
+    write: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> FixValuesParams:
+        return cls(
+            file=args.file,
+            column=args.column,
+            key=args.key,
+            near_duplicates=args.near_duplicates,
+            write=args.write,
+        )
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    return execute(FixValuesParams.from_args(args), ctx)
+
+
+def execute(params: FixValuesParams, ctx: Context) -> int:
     from reconciler.hygiene import fix as fixvalues
     from reconciler.hygiene import variants as hygiene
     from reconciler.hygiene.lookalikes import show
 
-    path = ctx.cwd / args.file
-    key = args.key or args.column
+    path = ctx.cwd / params.file
+    key = params.key or params.column
     style = _style(path, key, ctx) if key else hygiene.Style()
     name = ctx.display_path(path)
-    fixed = fixvalues.fix(path, args.column, style, near_duplicates=args.near_duplicates, name=name)
+    fixed = fixvalues.fix(
+        path, params.column, style, near_duplicates=params.near_duplicates, name=name
+    )
     out = ctx.stdout
     for line in fixvalues.diff(fixed, name):
         print(line, file=out)
@@ -69,7 +95,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             "first and warns about the others when it reads the file.",
             file=out,
         )
-    if args.write:
+    if params.write:
         fixvalues.write(path, fixed)
         print(f"Rewrote {n} value(s) in {name} ({what}).", file=out)
     else:

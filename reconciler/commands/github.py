@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,27 +94,77 @@ def _global_flags(parser: argparse.ArgumentParser) -> None:
         group.add_argument(flag, action="store_true", default=argparse.SUPPRESS, help=text)
 
 
+@dataclass(frozen=True)
+class CommentParams:
+    plan: str
+    pr: int | None
+
+
+@dataclass(frozen=True)
+class DriftIssueParams:
+    plan: str
+    fail_on_unmanaged: bool
+
+
+@dataclass(frozen=True)
+class ApplyReportParams:
+    events: str
+    exit_code: int
+    dir: str  # as given: the report shows it
+    comment: bool
+
+
+@dataclass(frozen=True)
+class DownloadParams:
+    name: str
+    into: str  # as given: the report shows it
+    branch: str
+    missing_ok: bool
+
+
+Params = CommentParams | DriftIssueParams | ApplyReportParams | DownloadParams
+
+
+def from_args(args: argparse.Namespace) -> Params:
+    command: str = args.github_command
+    if command == "comment":
+        return CommentParams(plan=args.plan, pr=args.pr)
+    if command == "drift-issue":
+        return DriftIssueParams(plan=args.plan, fail_on_unmanaged=args.fail_on_unmanaged)
+    if command == "apply-report":
+        return ApplyReportParams(
+            events=args.events, exit_code=args.exit_code, dir=args.dir, comment=args.comment
+        )
+    return DownloadParams(
+        name=args.name, into=args.into, branch=args.branch, missing_ok=args.missing_ok
+    )
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    handlers = {
-        "comment": _comment,
-        "drift-issue": _drift_issue,
-        "apply-report": _apply_report,
-        "download": _download,
-    }
-    return handlers[args.github_command](args, ctx)
+    return execute(from_args(args), ctx)
+
+
+def execute(params: Params, ctx: Context) -> int:
+    if isinstance(params, CommentParams):
+        return _comment(params, ctx)
+    if isinstance(params, DriftIssueParams):
+        return _drift_issue(params, ctx)
+    if isinstance(params, ApplyReportParams):
+        return _apply_report(params, ctx)
+    return _download(params, ctx)
 
 
 # --- the sub-commands ------------------------------------------------------------------------
 
 
-def _comment(args: argparse.Namespace, ctx: Context) -> int:
+def _comment(params: CommentParams, ctx: Context) -> int:
     from reconciler import planfile
     from reconciler.http import github
     from reconciler.render import markdown
 
-    plan, _ = planfile.load(ctx.cwd / args.plan)
+    plan, _ = planfile.load(ctx.cwd / params.plan)
     payload = github.event(ctx.env)
-    number = args.pr if args.pr is not None else _pull_request_number(payload)
+    number = params.pr if params.pr is not None else _pull_request_number(payload)
     if number is None:
         raise UsageError(
             "no pull request: run on a pull_request event or pass --pr N "
@@ -128,13 +179,13 @@ def _comment(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def _drift_issue(args: argparse.Namespace, ctx: Context) -> int:
+def _drift_issue(params: DriftIssueParams, ctx: Context) -> int:
     from reconciler import planfile
     from reconciler.http import github
     from reconciler.render import github as render
 
-    plan, _ = planfile.load(ctx.cwd / args.plan)
-    drift = is_drift(plan, fail_on_unmanaged=args.fail_on_unmanaged)
+    plan, _ = planfile.load(ctx.cwd / params.plan)
+    drift = is_drift(plan, fail_on_unmanaged=params.fail_on_unmanaged)
     commit = ctx.env.get("GITHUB_SHA", "")
     url = github.run_url(ctx.env)
     branch = ctx.env.get("GITHUB_REF_NAME") or "main"
@@ -173,22 +224,22 @@ def is_drift(plan: Plan, *, fail_on_unmanaged: bool) -> bool:
     return plan.has_changes or bool(plan.errors) or (fail_on_unmanaged and bool(plan.unmanaged))
 
 
-def _apply_report(args: argparse.Namespace, ctx: Context) -> int:
+def _apply_report(params: ApplyReportParams, ctx: Context) -> int:
     from reconciler.http import github
     from reconciler.render import github as render
 
-    events = _read_events(ctx.cwd / args.events)
+    events = _read_events(ctx.cwd / params.events)
     commit = ctx.env.get("GITHUB_SHA", "")
     report = render.apply_report(
         events,
-        exit_code=args.exit_code,
-        directory=args.dir,
-        org=_org(args, ctx),
+        exit_code=params.exit_code,
+        directory=params.dir,
+        org=_org(params.dir, ctx),
         commit=commit,
         run_url=github.run_url(ctx.env),
-        marker=args.comment,
+        marker=params.comment,
     )
-    if not args.comment:
+    if not params.comment:
         print(report, file=ctx.stdout)
         return 0
     if not commit:
@@ -198,7 +249,7 @@ def _apply_report(args: argparse.Namespace, ctx: Context) -> int:
         if number is None:
             print(f"No pull request was merged as {commit}: no comment.", file=ctx.stdout)
             return 0
-        if args.exit_code != 0:
+        if params.exit_code != 0:
             outcome = github.upsert_comment(gh, number, report)
         else:  # a later success edits the failure report, and never adds a comment
             outcome = github.update_comment_if_any(gh, number, report)
@@ -212,22 +263,22 @@ def _apply_report(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
-def _download(args: argparse.Namespace, ctx: Context) -> int:
+def _download(params: DownloadParams, ctx: Context) -> int:
     from reconciler.errors import InputError
     from reconciler.http import github
 
-    into = ctx.cwd / args.into
+    into = ctx.cwd / params.into
     with github.from_env(ctx.env) as gh:
-        artifact = github.trusted_artifact(gh, args.name, args.branch)
+        artifact = github.trusted_artifact(gh, params.name, params.branch)
         if artifact is None:
             _set_outputs(ctx.env, {"found": "false"})
             message = (
-                f"no artifact {args.name!r} from a push, schedule or manual run on "
-                f"{args.branch} (or all have expired)"
+                f"no artifact {params.name!r} from a push, schedule or manual run on "
+                f"{params.branch} (or all have expired)"
             )
-            if not args.missing_ok:
+            if not params.missing_ok:
                 raise InputError(
-                    f"{message}: run the apply or drift workflow on {args.branch} once "
+                    f"{message}: run the apply or drift workflow on {params.branch} once "
                     "(Actions > Run workflow) to make it"
                 )
             print(f"No {message[3:]}; going on without it.", file=ctx.stdout)
@@ -236,7 +287,7 @@ def _download(args: argparse.Namespace, ctx: Context) -> int:
     files = github.extract(data, into)
     print(
         f"Downloaded {artifact.name} ({len(files)} file{'s' if len(files) != 1 else ''}) "
-        f"from run {artifact.run_id} ({artifact.created_at}) into {args.into}.",
+        f"from run {artifact.run_id} ({artifact.created_at}) into {params.into}.",
         file=ctx.stdout,
     )
     _set_outputs(ctx.env, {"found": "true", "run-id": str(artifact.run_id)})
@@ -256,16 +307,15 @@ def _pull_request_number(payload: Mapping[str, Any]) -> int | None:
     return None
 
 
-def _org(args: argparse.Namespace, ctx: Context) -> str:
+def _org(dir_given: str, ctx: Context) -> str:
     """The org the directory names (flag, environment or reconciler.yaml); "" if unknown."""
     from reconciler.config import load_config
     from reconciler.errors import ReconcilerError
     from reconciler.settings import resolve
 
-    flag = getattr(args, "org", None)
-    if flag:
-        return str(flag)
-    directory = ctx.cwd / args.dir
+    if ctx.org:
+        return ctx.org
+    directory = ctx.cwd / dir_given
     try:
         config = load_config(directory)
         settings = resolve(

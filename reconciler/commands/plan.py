@@ -3,10 +3,69 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
+from typing import Literal
 
 from reconciler.context import Context
 
 HELP = "show what apply would change: reads the live state, writes nothing"
+
+PlanFormat = Literal["text", "json", "markdown"]
+
+
+@dataclass(frozen=True)
+class PlanFlags:
+    """What the plan covers and may delete: the flags plan and apply DIR share."""
+
+    targets: tuple[str, ...]  # --target, as given
+    excludes: tuple[str, ...]  # --exclude, as given
+    prune: bool
+    allow_mass_delete: bool
+    baseline: str | None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> PlanFlags:
+        return cls(
+            targets=tuple(args.target),
+            excludes=tuple(args.exclude),
+            prune=args.prune,
+            allow_mass_delete=args.allow_mass_delete,
+            baseline=args.baseline,
+        )
+
+    def first_given(self) -> str | None:
+        """The first of these flags given on the command line, or None."""
+        given = (
+            ("--target", bool(self.targets)),
+            ("--exclude", bool(self.excludes)),
+            ("--prune", self.prune),
+            ("--allow-mass-delete", self.allow_mass_delete),
+            ("--baseline", bool(self.baseline)),
+        )
+        return next((flag for flag, on in given if on), None)
+
+
+@dataclass(frozen=True)
+class PlanParams:
+    dir: str  # as given: errors quote it
+    out: str | None
+    format: PlanFormat
+    detailed_exitcode: bool
+    live: str | None  # a snapshot file, as given: the plan records it
+    fail_on_unmanaged: bool
+    flags: PlanFlags
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> PlanParams:
+        return cls(
+            dir=args.dir,
+            out=args.out,
+            format=args.format,
+            detailed_exitcode=args.detailed_exitcode,
+            live=args.live,
+            fail_on_unmanaged=args.fail_on_unmanaged,
+            flags=PlanFlags.from_args(args),
+        )
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +130,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    return execute(PlanParams.from_args(args), ctx)
+
+
+def execute(params: PlanParams, ctx: Context) -> int:
     from dataclasses import replace
 
     from reconciler import planfile
@@ -78,27 +141,31 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     from reconciler.live import connect, fetch_live, require_org
     from reconciler.planfile import desired_digest
 
-    prepared = _common.prepare_or_fail(args, ctx)
+    prepared = _common.prepare_or_fail(params.dir, ctx)
     settings = prepared.settings
     assert settings is not None
-    _common.diff_options(args, settings, ctx)  # flag errors before any network
-    if args.live:
+    _common.diff_options(params.flags, settings, ctx)  # flag errors before any network
+    if params.live:
         from reconciler import snapshot
 
-        org, live = snapshot.load(ctx.cwd / args.live, settings.org)
-        api = record = f"snapshot:{args.live}"
-        plan = _common.plan_against(prepared, live, args, ctx, org=org, api=api)
+        org, live = snapshot.load(ctx.cwd / params.live, settings.org)
+        api = record = f"snapshot:{params.live}"
+        plan = _common.plan_against(prepared, live, params.flags, ctx, org=org, api=api)
     else:
         require_org(settings)
         with connect(settings, ctx.env) as conn:
             live = fetch_live(conn.client)
-            plan = _common.plan_against(prepared, live, args, ctx, org=conn.org, api=conn.label)
+            plan = _common.plan_against(
+                prepared, live, params.flags, ctx, org=conn.org, api=conn.label
+            )
             record = conn.record
-    if args.out:
+    if params.out:
         planfile.save(
             replace(plan, api=record),
-            ctx.cwd / args.out,
+            ctx.cwd / params.out,
             desired_digest=desired_digest(prepared.directory),
         )
-    _common.print_plan(plan, args.format, ctx)
-    return _common.plan_exit_code(plan, args)
+    _common.print_plan(plan, params.format, ctx)
+    return _common.plan_exit_code(
+        plan, detailed=params.detailed_exitcode, fail_on_unmanaged=params.fail_on_unmanaged
+    )

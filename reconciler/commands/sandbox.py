@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import signal
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -88,17 +89,50 @@ def _port(value: str) -> int:
     return port
 
 
-def run(args: argparse.Namespace, ctx: Context) -> int:
-    db = ctx.cwd / (args.db if args.db is not None else DEFAULT_DB)
+@dataclass(frozen=True)
+class TokenParams:
+    db: Path | None
+    org: str | None  # --org, given before or after "token": required, checked by _token
+
+
+@dataclass(frozen=True)
+class ServeParams:
+    db: Path | None
+    host: str
+    port: int
+    faults: str
+    quirks: str
+    max_body_bytes: int | None
+
+
+def from_args(args: argparse.Namespace) -> TokenParams | ServeParams:
     if args.sandbox_command == "token":
-        return _token(args, ctx, db)
-    return _serve(args, ctx, db)
+        return TokenParams(db=args.db, org=args.org)
+    return ServeParams(
+        db=args.db,
+        host=args.host,
+        port=args.port,
+        faults=args.faults,
+        quirks=args.quirks,
+        max_body_bytes=args.max_body_bytes,
+    )
 
 
-def _token(args: argparse.Namespace, ctx: Context, db: Path) -> int:
+def run(args: argparse.Namespace, ctx: Context) -> int:
+    return execute(from_args(args), ctx)
+
+
+def execute(params: TokenParams | ServeParams, ctx: Context) -> int:
+    db = ctx.cwd / (params.db if params.db is not None else DEFAULT_DB)
+    if isinstance(params, TokenParams):
+        return _token(params, ctx, db)
+    return _serve(params, ctx, db)
+
+
+def _token(params: TokenParams, ctx: Context, db: Path) -> int:
     from reconciler.sandbox.store import Store, check_org_slug
 
-    org = getattr(args, "org", None)
+    org = params.org
     if not org:
         raise UsageError("reconciler sandbox token: --org SLUG is required")
     check_org_slug(org)
@@ -111,24 +145,24 @@ def _token(args: argparse.Namespace, ctx: Context, db: Path) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace, ctx: Context, db: Path) -> int:
+def _serve(params: ServeParams, ctx: Context, db: Path) -> int:
     from reconciler.sandbox.app import DEFAULT_MAX_BODY, create_app
     from reconciler.sandbox.faults import Behaviour, Controls, parse_faults, parse_quirks
     from reconciler.sandbox.server import start
     from reconciler.sandbox.store import Store
 
-    behaviour = Behaviour(parse_faults(args.faults), parse_quirks(args.quirks))
-    max_body = args.max_body_bytes if args.max_body_bytes is not None else DEFAULT_MAX_BODY
+    behaviour = Behaviour(parse_faults(params.faults), parse_quirks(params.quirks))
+    max_body = params.max_body_bytes if params.max_body_bytes is not None else DEFAULT_MAX_BODY
     if max_body < 1:
         raise UsageError("--max-body-bytes must be at least 1")
     db.parent.mkdir(parents=True, exist_ok=True)
     store = Store(db)
     try:
         app = create_app(store, controls=Controls(behaviour), max_body_bytes=max_body)
-        server = start(app, args.host, args.port)
+        server = start(app, params.host, params.port)
         try:
             print(server.url, file=ctx.stdout, flush=True)
-            _describe(ctx, server.url, db, args.host, behaviour)
+            _describe(ctx, server.url, db, params.host, behaviour)
             _wait_for_stop()
         finally:
             server.stop()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
+from reconciler.commands.plan import PlanFormat
 from reconciler.context import Context
 
 HELP = "render a saved plan file (no API access)"
@@ -19,10 +21,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclass(frozen=True)
+class ShowParams:
+    file: str
+    format: PlanFormat
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ShowParams:
+        return cls(file=args.file, format=args.format)
+
+
 def run(args: argparse.Namespace, ctx: Context) -> int:
+    return execute(ShowParams.from_args(args), ctx)
+
+
+def execute(params: ShowParams, ctx: Context) -> int:
     from reconciler import planfile
     from reconciler.commands._common import print_plan
 
-    plan, _ = planfile.load(ctx.cwd / args.file)
-    print_plan(plan, args.format, ctx)
+    plan, _ = planfile.load(ctx.cwd / params.file)
+    print_plan(plan, params.format, ctx)
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from dataclasses import dataclass
+from typing import Literal
 
 from reconciler.context import Context
 
@@ -20,61 +22,61 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclass(frozen=True)
+class ValidateParams:
+    dir: str  # as given: errors quote it
+    strict: bool
+    format: Literal["text", "json"]
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ValidateParams:
+        return cls(dir=args.dir, strict=args.strict, format=args.format)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
-    # Imported here, not at the top: every command's module is imported to build --help.
-    from reconciler.config import load_config
-    from reconciler.desired import read_desired
-    from reconciler.errors import ConfigError, InputError
-    from reconciler.model import Problem
-    from reconciler.render import problems as render
-    from reconciler.settings import resolve
+    return execute(ValidateParams.from_args(args), ctx)
 
-    directory = ctx.cwd / args.dir
-    if not directory.is_dir():
-        what = "is a file, not a directory" if directory.exists() else "no such directory"
-        raise InputError(f"{args.dir}: {what}")
-    config = load_config(directory)
-    problems = list(config.problems)
-    try:
-        resolve(
-            directory,
-            flag_org=args.org,
-            flag_api=args.api,
-            env=ctx.env,
-            config=config.data,
-            config_file=config.path,
-        )
-    except ConfigError as exc:
-        from_flag = exc.field is not None and getattr(args, exc.field, None) is not None
-        where = None if from_flag else config.location(exc.field)
-        problems.append(Problem("error", where, str(exc), field=exc.field or ""))
-    exclude = tuple(config.data.get("exclude", ()))
-    state = read_desired(directory, exclude=exclude, hygiene=config.data.get("hygiene"))
-    if config.path is None and state.files == 0:
+
+def execute(params: ValidateParams, ctx: Context) -> int:
+    # Imported here, not at the top: every command's module is imported to build --help.
+    from reconciler import kinds
+    from reconciler.desired import prepare
+    from reconciler.errors import InputError
+    from reconciler.render import problems as render
+
+    prepared = prepare(
+        ctx.cwd / params.dir,
+        flag_org=ctx.org,
+        flag_api=ctx.api,
+        env=ctx.env,
+        report_flag_errors=True,  # a bad --org or --api is one more problem to list
+        shown=params.dir,
+    )
+    state = prepared.state
+    if prepared.config.path is None and state.files == 0:
         raise InputError(
-            f"{args.dir}: no reconciler.yaml and no resource files (*.yaml, *.yml): "
+            f"{params.dir}: no reconciler.yaml and no resource files (*.yaml, *.yml): "
             "is this the desired-state directory?"
         )
-    problems.extend(state.problems)
-    problems.sort(key=Problem.sort_key)
-
-    strict = args.strict
+    problems = prepared.problems
+    strict = params.strict
     errors = sum(1 for p in problems if render.severity(p, strict) == "error")
     warnings = len(problems) - errors
-    kinds = Counter(r.kind for r in state.resources)
+    counts = Counter(r.kind for r in state.resources)
     if state.custom_properties is not None:
-        kinds["CustomProperties"] += 1
-    if args.format == "json":
+        (table,) = kinds.TABLE_KINDS.values()  # the one table a directory may name
+        counts[table.name] += 1
+    if params.format == "json":
         summary = {
             "valid": errors == 0,
             "errors": errors,
             "warnings": warnings,
             "files": state.files,
-            "resources": dict(sorted(kinds.items())),
+            "resources": dict(sorted(counts.items())),
         }
         print(render.as_json(problems, ctx.display_path, strict, summary), file=ctx.stdout)
     else:
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
             tail = f", {_plural(warnings, 'warning')}" if warnings else ""
             print(f"Invalid: {_plural(errors, 'error')}{tail}.", file=ctx.stdout)
         else:
-            counted = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "no resources"
+            counted = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no resources"
             tail = f" with {_plural(warnings, 'warning')}" if warnings else ""
             print(
                 f"Valid{tail}: {counted} in {_plural(state.files, 'file')}.",

@@ -1,0 +1,81 @@
+"""What apply reports as it goes: one event per write, then a summary.
+
+``text`` is for people (``+ created Kind "name" (0.12 s)``); ``json`` is one JSON object
+per line for the audit trail, read back by ``reconciler github apply-report``. Each function
+returns the lines to print, without the final newline.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from reconciler.apply import Event, Result
+    from reconciler.model import Ref
+
+Format = Literal["text", "json"]
+SYMBOLS = {"created": "+", "adopted": "+", "updated": "~", "deleted": "-", "uploaded": "^"}
+
+
+def event(event: Event, fmt: Format) -> str:
+    """One write as it happens (or fails, or is skipped)."""
+    if fmt == "json":
+        record: dict[str, Any] = {
+            "event": event.outcome,
+            "kind": event.ref.kind,
+            "name": event.ref.name,
+            "id": event.ref.id,
+            "detail": event.detail,
+            "warnings": list(event.warnings),
+            "seconds": event.seconds,
+        }
+        return json.dumps(record, ensure_ascii=False)
+    line = f"{SYMBOLS.get(event.outcome, '!')} {event.outcome} {_ref(event.ref)}"
+    if event.detail:
+        line += f": {event.detail}"
+    if event.outcome in SYMBOLS:
+        line += f" ({event.seconds:.2f} s)"
+    return "\n".join([line, *(f"    warning: {warning}" for warning in event.warnings)])
+
+
+def summary(result: Result, fmt: Format) -> str:
+    """The end of an apply that had something to do."""
+    skipped = result.count("skipped")
+    if fmt == "json":
+        return _json_summary(result.applied, result.failed, skipped, result.interrupted, True)
+    head = "interrupted" if result.interrupted else ("failed" if result.failed else "complete")
+    lines = [
+        f"\nApply {head}: {result.applied} applied, {result.failed} failed, {skipped} skipped."
+    ]
+    for e in result.events:
+        if e.outcome in ("failed", "interrupted", "skipped"):
+            lines.append(f"  {e.outcome}: {_ref(e.ref)}: {e.detail}")
+    if result.failed or skipped:
+        lines.append("Run plan again to see exactly the remaining work.")
+    return "\n".join(lines)
+
+
+def nothing(fmt: Format) -> str:
+    """The end of an apply that had nothing to do."""
+    if fmt == "json":
+        return _json_summary(0, 0, 0, False, False)
+    return "\nNothing to apply."
+
+
+def _json_summary(applied: int, failed: int, skipped: int, interrupted: bool, changes: bool) -> str:
+    return json.dumps(
+        {
+            "event": "summary",
+            "applied": applied,
+            "failed": failed,
+            "skipped": skipped,
+            "interrupted": interrupted,
+            "changes": changes,
+        }
+    )
+
+
+def _ref(ref: Ref) -> str:
+    ident = f" (id {ref.id})" if ref.id else ""
+    return f'{ref.kind} "{ref.name}"{ident}'
