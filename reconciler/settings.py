@@ -82,25 +82,37 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def check_url(url: str, what: str, *, field: str | None = None, alternatives: str = "") -> str:
+    """The one URL check of every HTTP client: ``url`` without its trailing slash if it is
+    https, or plain http to a loopback address, with no user or password in it. Else a
+    ConfigError that names ``what`` (``alternatives``: what else the setting accepts)."""
+    url = url.strip().rstrip("/")
+    try:
+        parts = urlsplit(url)
+        host, scheme, credentials = parts.hostname, parts.scheme, parts.username or parts.password
+    except ValueError:  # e.g. an unclosed [IPv6 bracket
+        host, scheme, credentials = None, "", None
+    if not host or scheme not in ("http", "https"):
+        raise ConfigError(f"{what} {url!r} is not an http(s) URL{alternatives}", field)
+    if credentials:
+        raise ConfigError(f"{what} must not carry credentials", field)  # nor is the URL shown
+    if scheme == "http" and not is_loopback(host):
+        raise ConfigError(
+            f"{what} {url!r} uses plain http; only https is allowed, except for loopback addresses",
+            field,
+        )
+    return url
+
+
 def check_api_url(api: str, origin: str) -> str:
-    """Refuse anything but https, except plain http to a loopback address."""
+    """The Infracost API URL: ``sandbox``, or a URL that passes ``check_url`` and has a path."""
     if api == SANDBOX:
         return api
-    parts = urlsplit(api)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"api {api!r} (from {origin}) is not an http(s) URL or 'sandbox'", "api")
-    if parts.username or parts.password:
-        raise ConfigError(f"the api URL (from {origin}) must not carry credentials", "api")
-    if parts.path.rstrip("/") == "":
+    check_url(api, f"the api URL (from {origin})", field="api", alternatives=" or 'sandbox'")
+    if urlsplit(api).path.rstrip("/") == "":
         raise ConfigError(
             f"api {api!r} (from {origin}) has no path: the API base URL includes its version, "
             "like https://api.infracost.io/v1 (a sandbox server's URL plus /v1)",
-            "api",
-        )
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigError(
-            f"api {api!r} (from {origin}) uses plain http; only https is allowed, "
-            "except for loopback addresses",
             "api",
         )
     return api

@@ -317,7 +317,13 @@ def test_a_4xx_on_post_is_a_plain_failure(client: ApiClient, sandbox_org: Sandbo
 
 def test_the_token_is_never_shown(sandbox_org: SandboxOrg) -> None:
     api = make_client(sandbox_org)
-    texts = [repr(api), str(api), repr(vars(api)), repr(api._session.auth), repr(api.settings)]
+    texts = [
+        repr(api),
+        str(api),
+        repr(vars(api)),
+        repr(api.transport.session.auth),
+        repr(api.settings),
+    ]
     assert all(sandbox_org.token not in text for text in texts)
     api.close()
 

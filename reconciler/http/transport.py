@@ -1,20 +1,117 @@
-"""What the two HTTP clients (Infracost's API, GitHub's) share: auth, errors, URL helpers."""
+"""The one HTTP transport: every client of a web API in reconciler is built on it.
+
+A ``Transport`` is the only place in the package that builds a ``requests.Session`` and retries.
+It does, for every client:
+
+- auth through ``session.auth`` (``BearerAuth``, or requests' ``HTTPBasicAuth``), so
+  ``~/.netrc`` never replaces it, even with no credential, and no repr shows it. ``trust_env``
+  stays on: ``HTTPS_PROXY``, ``NO_PROXY`` and ``REQUESTS_CA_BUNDLE`` work as in any requests
+  program;
+- the URL check (https, or plain http to a loopback address: ``settings.check_url``), a
+  (connect, read) timeout on every request; a redirect is returned as it is, never followed;
+- retries by urllib3's ``Retry`` mounted on the session, steered by a ``RetryPolicy``: which
+  answers are retried, for which methods, after how long (``Retry-After``, capped; a client adds
+  its own rate-limit rules). A request that may have been processed is resent only if its
+  method is idempotent: a POST comes back to its client after a 5xx or an error once it was
+  sent, and is retried only when the server provably did not process it (the connection
+  could not be opened, or a refusal such as 429). A wait over ``wait_max``, or over
+  ``total_wait_max`` with the call's earlier waits, is an error that names the wait;
+- "no answer" errors from the exception chain (proxy, DNS, refused, connect or read timeout,
+  TLS, reset), with ``maybe_processed``; the server's own message from an error body
+  (JSON:API ``errors``, ``{"error": ...}``, ``{"message": ..., "errors": [...]}``, plain text,
+  an HTML page);
+- pagination (``Link: rel="next"`` or ``links.next``) that stays on the API's host, never
+  loops, and stops at ``max_pages``;
+- every secret the transport knows (its auth's, and any a client adds) scrubbed from every
+  error text, in any letter case, before the text is cut to its length limit.
+
+A client keeps what is particular to its service: its documents, its hints, its rate limits.
+"""
 
 from __future__ import annotations
 
+import base64
+import io
+import json
+import logging
+import math
+import re
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from urllib.parse import urlsplit
+from http.client import RemoteDisconnected
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar
+from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
-from requests.auth import AuthBase
+from requests.adapters import HTTPAdapter
+from requests.auth import AuthBase, HTTPBasicAuth
+from urllib3 import HTTPHeaderDict, HTTPResponse
+from urllib3.connectionpool import ConnectionPool
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProxyError,
+    ReadTimeoutError,
+)
+from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
 
+from reconciler import __version__
 from reconciler.errors import ReconcilerError
-from reconciler.settings import Secret
+from reconciler.settings import Secret, check_url
+
+_log = logging.getLogger(__name__)
+
+MAX_DETAIL = 500  # characters of a server's message shown in an error
+_BODY_READ = 65_536  # characters of an error body looked at
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TransportSettings:
+    """Timeouts and waits (seconds), retries and caps: defaults for real use; tests scale them
+    down. A call takes at most (retries + 1) x (connect + read timeout) + its waits."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0  # no byte received for this long
+    retries: int = 5  # after the first attempt
+    backoff_factor: float = 0.5  # urllib3's backoff: 0, 2f, 4f, 8f... s between attempts
+    backoff_max: float = 30.0
+    backoff_jitter: float = 0.5  # up to this much added to each backoff, at random
+    retry_after_max: float = 60.0  # a longer Retry-After is cut to this
+    wait_max: float = math.inf  # a longer wait is not waited for: an error names it
+    total_wait_max: float = math.inf  # the same for all the waits of one call together
+    max_pages: int = 1000  # pages followed per list
+
+    def __post_init__(self) -> None:
+        numbers = (
+            self.connect_timeout,
+            self.read_timeout,
+            self.backoff_factor,
+            self.backoff_max,
+            self.backoff_jitter,
+            self.retry_after_max,
+            self.wait_max,
+            self.total_wait_max,
+        )
+        if not min(numbers) >= 0 or self.retries < 0 or self.max_pages < 1:  # NaN fails too
+            raise ValueError(f"invalid client settings: {self}")
+
+
+# --- auth ----------------------------------------------------------------------------------
 
 
 class BearerAuth(AuthBase):
     """``Authorization: Bearer <token>`` through ``session.auth``, so ``~/.netrc`` cannot replace
-    it and no repr shows it; with no token, no header."""
+    it and no repr shows it; with no token, no header (and still no ``~/.netrc``)."""
 
     def __init__(self, token: Secret | None) -> None:
         self._token = token
@@ -26,6 +123,25 @@ class BearerAuth(AuthBase):
 
     def __repr__(self) -> str:
         return "BearerAuth(***)" if self._token is not None else "BearerAuth(no token)"
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self._token.reveal(),) if self._token is not None else ()
+
+
+def _secrets_of(auth: AuthBase) -> list[str]:
+    """The values an auth puts on the wire, to scrub from error texts."""
+    if isinstance(auth, BearerAuth):
+        return list(auth.secrets())
+    if isinstance(auth, HTTPBasicAuth):
+        user, password = (
+            v.decode() if isinstance(v, bytes) else str(v) for v in (auth.username, auth.password)
+        )
+        pair = f"{user}:{password}".encode()  # what an echoed Authorization header shows
+        return [password, base64.b64encode(pair).decode("ascii")]
+    return []
+
+
+# --- errors --------------------------------------------------------------------------------
 
 
 class HttpError(ReconcilerError):
@@ -50,6 +166,437 @@ class HttpError(ReconcilerError):
         super().__init__(text)
 
 
+class NoAnswer(HttpError):
+    """No answer came: the connection failed or dropped, or the request timed out.
+
+    ``maybe_processed`` is False only when the server provably never saw the request (the
+    connection could not be opened).
+    """
+
+    def __init__(
+        self, method: str, path: str, detail: str, *, maybe_processed: bool, hint: str = ""
+    ) -> None:
+        super().__init__(method, path, None, detail, hint=hint)
+        self.maybe_processed = maybe_processed
+
+
+class NoAnswerError(Protocol):
+    """How a client makes its own "no answer" error (its ``NoAnswer`` class fits)."""
+
+    def __call__(
+        self, method: str, path: str, detail: str, *, maybe_processed: bool, hint: str = ""
+    ) -> HttpError: ...
+
+
+# --- the retry policy ----------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    """An answer as a retry policy sees it; the body is read only when asked for."""
+
+    method: str
+    status: int
+    headers: Mapping[str, str]
+    read: Callable[[], bytes] = field(repr=False)
+    _body: bytes | None = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def of(cls, method: str, response: requests.Response) -> Answer:
+        return cls(method, response.status_code, response.headers, lambda: response.content)
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            self._body = self.read()
+        return self._body
+
+    @property
+    def body_read(self) -> bool:
+        return self._body is not None
+
+    def text(self) -> str:
+        return self.body[:_BODY_READ].decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A retry: after ``seconds`` (None: the exponential backoff), and at least ``at_least``."""
+
+    seconds: float | None = None
+    at_least: float = 0.0
+    why: str = ""
+
+
+class RetryPolicy:
+    """Which answers are retried, for which methods, after how long. Clients subclass it.
+
+    Errors before an answer follow the methods: a request whose connection could not be opened
+    is retried for every method, any other error only for an ``idempotent`` one.
+    """
+
+    # PATCH is in: both APIs' PATCH sets the fields it sends, so sending it twice is harmless
+    idempotent = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"})
+    retry_statuses = frozenset({500, 502, 503, 504})  # retried for idempotent methods
+    refusals = frozenset({429})  # refused before being processed: retried for every method
+
+    def __init__(self, settings: TransportSettings, *, clock: Callable[[], float] = time.time):
+        self.settings = settings
+        self.clock = clock
+
+    def considers(self, method: str, status: int) -> bool:
+        """Whether an answer may be retried; ``wait`` decides, seeing all of it."""
+        return status in self.refusals or (
+            status in self.retry_statuses and method in self.idempotent
+        )
+
+    def wait(self, answer: Answer) -> Wait | None:
+        """How long to wait before sending the request again; None: not again."""
+        if not self.considers(answer.method, answer.status):
+            return None
+        return Wait(self.hinted(answer), why=status_text(answer.status))
+
+    def hinted(self, answer: Answer) -> float | None:
+        """The wait the server asks for (``Retry-After``), cut to ``retry_after_max``."""
+        seconds = retry_after(answer.headers.get("Retry-After"), self.clock)
+        return None if seconds is None else min(seconds, self.settings.retry_after_max)
+
+
+def retry_after(value: str | None, clock: Callable[[], float] = time.time) -> float | None:
+    """``Retry-After`` in seconds (a number, or an HTTP date); None if absent or unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - clock())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+class _Kept(Exception):  # control flow, never shown
+    """The policy read the body of an answer it does not retry: it goes back rebuilt."""
+
+    def __init__(self, response: BaseHTTPResponse, body: bytes) -> None:
+        self.response = response
+        self.body = body
+
+    def rebuilt(self) -> HTTPResponse:
+        headers = HTTPHeaderDict(self.response.headers)
+        headers.discard("Content-Encoding")  # the body is decoded now
+        headers["Content-Length"] = str(len(self.body))
+        return HTTPResponse(
+            body=io.BytesIO(self.body),
+            headers=headers,
+            status=self.response.status,
+            reason=self.response.reason,
+            preload_content=False,
+            decode_content=False,
+        )
+
+
+class _TooLong(Exception):  # control flow: the client gets its own error
+    def __init__(self, answer: Answer, wait: float) -> None:
+        self.answer = answer
+        self.wait = wait
+
+
+class _Retry(Retry):
+    """urllib3's Retry asking the transport's policy, sleeping by the transport's clock.
+
+    ``increment`` sees each answer or error: it keeps an error after the request left from
+    being resent for a method that is not idempotent, asks the policy whether and how long to
+    wait, and stops at the caps. ``delay`` and ``waited`` travel down the chain of ``new()``
+    copies, so one ``_Retry`` mounted on the session serves every call and thread.
+    """
+
+    def __init__(
+        self, *args: Any, transport: Transport, waited: float = 0.0, delay: float = 0.0, **kw: Any
+    ) -> None:
+        super().__init__(*args, **kw)
+        self.transport = transport
+        self.waited = waited  # by the call so far
+        self.delay = delay  # before the next attempt
+
+    def new(self, **kw: Any) -> Self:
+        kw.setdefault("transport", self.transport)
+        kw.setdefault("waited", self.waited)
+        kw.setdefault("delay", self.delay)
+        return super().new(**kw)
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        return self.transport.policy.considers(method, status_code)
+
+    def sleep(self, response: BaseHTTPResponse | None = None) -> None:
+        self.transport.sleep(self.delay)
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        transport = self.transport
+        wait = Wait()
+        answer: Answer | None = None
+        if error is not None:
+            if (
+                method is not None
+                and not self._is_method_retryable(method)
+                and not self._is_connection_error(error)
+            ):
+                raise error.with_traceback(_stacktrace)  # it may have been processed
+        elif response is not None and method is not None:
+            got = response
+            answer = Answer(
+                method,
+                got.status,
+                got.headers,
+                lambda: got.read(decode_content=True, cache_content=True),
+            )
+            decided = transport.policy.wait(answer)
+            if decided is None:
+                if answer.body_read:
+                    raise _Kept(got, answer.body)
+                raise MaxRetryError(_pool, url or "")  # type: ignore[arg-type]  # not retried
+            wait = decided
+        try:
+            retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        except MaxRetryError:
+            if response is not None and answer is not None and answer.body_read:
+                raise _Kept(response, answer.body) from None
+            raise
+        backoff = retry.get_backoff_time()
+        delay = max(wait.at_least, backoff if wait.seconds is None else wait.seconds)
+        settings = transport.settings
+        if delay > settings.wait_max or self.waited + delay > settings.total_wait_max:
+            if answer is None:
+                assert error is not None
+                raise error.with_traceback(_stacktrace)
+            answer.body  # noqa: B018 - read for the error's message
+            raise _TooLong(answer, delay)
+        retry.delay, retry.waited = delay, self.waited + delay
+        transport._counted()
+        why = wait.why or (type(error).__name__ if error is not None else "")
+        _log.info("%s %s: %s; retrying in %.1f s", method, path_of(url or ""), why, delay)
+        return retry
+
+
+class _Adapter(HTTPAdapter):
+    def send(self, request: requests.PreparedRequest, *args: Any, **kw: Any) -> requests.Response:
+        try:
+            return super().send(request, *args, **kw)
+        except _Kept as kept:
+            return self.build_response(request, kept.rebuilt())
+
+
+# --- the transport -------------------------------------------------------------------------
+
+
+class Transport:
+    """One session to one API: ``send`` one call (retried as the policy says), ``pages`` of a
+    list, and the texts of errors (``describe``, ``path``, ``scrub``). Threads may share it."""
+
+    def __init__(
+        self,
+        base_url: str,
+        settings: TransportSettings,
+        auth: AuthBase | None,
+        *,
+        what: str = "the API URL",
+        headers: Mapping[str, str] | None = None,
+        policy: RetryPolicy | None = None,
+        error: type[HttpError] = HttpError,
+        no_answer: NoAnswerError = NoAnswer,
+        secrets: Iterable[str] = (),
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.base_url = check_url(base_url, what)
+        self.settings = settings
+        self.policy = policy if policy is not None else RetryPolicy(settings, clock=clock)
+        self.sleep = sleep
+        self.clock = clock
+        self._what = what
+        self._error = error
+        self._no_answer = no_answer
+        auth = auth if auth is not None else BearerAuth(None)  # no credential, no ~/.netrc
+        known = {s for s in (*secrets, *_secrets_of(auth)) if s}
+        self._secrets = (
+            re.compile(
+                "|".join(re.escape(s) for s in sorted(known, key=len, reverse=True)), re.IGNORECASE
+            )
+            if known
+            else None
+        )
+        self._count = 0
+        self._lock = threading.Lock()
+        retry = _Retry(
+            total=settings.retries,
+            connect=None,
+            read=None,
+            status=None,
+            other=None,
+            redirect=0,
+            allowed_methods=self.policy.idempotent,
+            backoff_factor=settings.backoff_factor,
+            backoff_max=settings.backoff_max,
+            backoff_jitter=settings.backoff_jitter,
+            raise_on_status=False,  # the last answer comes back, with the server's message
+            transport=self,
+        )
+        session = requests.Session()  # trust_env stays True: proxies and CA bundles as usual
+        session.auth = auth
+        session.headers["User-Agent"] = f"reconciler/{__version__}"
+        session.headers.update(headers or {})
+        adapter = _Adapter(max_retries=retry)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        self.session = session
+
+    def __repr__(self) -> str:
+        return f"Transport({self.base_url!r})"
+
+    def derive(self, base_url: str, auth: AuthBase | None = None, **kw: Any) -> Transport:
+        """A transport like this one (settings, policy, errors, clock, proxies) to another
+        place with other credentials: by default none, e.g. for a pre-signed URL."""
+        options: dict[str, Any] = {
+            "what": self._what,
+            "error": self._error,
+            "no_answer": self._no_answer,
+            "sleep": self.sleep,
+            "clock": self.clock,
+            **kw,
+        }
+        other = Transport(base_url, self.settings, auth, **options)
+        other.session.trust_env = self.session.trust_env
+        return other
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self._count
+
+    def _counted(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- calls ---
+
+    def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One call, retried as the policy says; any status comes back. No answer raises the
+        client's no-answer error; a wait over the caps, the client's error."""
+        self._counted()
+        s = self.settings
+        try:
+            response = self.session.request(
+                method,
+                url,
+                timeout=(s.connect_timeout, s.read_timeout),
+                allow_redirects=False,
+                **kwargs,
+            )
+        except _TooLong as too_long:
+            raise self._too_long(method, url, too_long) from None
+        except requests.RequestException as exc:
+            raise self.no_answer(method, url, exc) from exc
+        _log.debug("%s %s -> %s", method, path_of(url), response.status_code)
+        return response
+
+    def pages(
+        self,
+        url: str,
+        read: Callable[[str], tuple[Iterable[T], str | None]],
+        *,
+        label: str = "the next page",
+    ) -> Iterator[T]:
+        """The items of every page: ``read(url)`` gives a page's items and its next link
+        (relative or absolute), followed on this API's host only, never twice, ``max_pages``
+        pages at most."""
+        first, seen = url, {url}
+        most = self.settings.max_pages
+        for page in range(1, most + 1):
+            items, link = read(url)
+            yield from items
+            if not link:
+                return
+            next_url = urljoin(url, link)
+            if origin(next_url) != origin(self.base_url):
+                raise self._malformed(url, f"{label} points to another host")
+            if next_url in seen:
+                raise self._malformed(url, f"{label} loops to a page seen")
+            if page == most:
+                break
+            seen.add(next_url)
+            url = next_url
+        raise self._error(
+            "GET", self.path(first), None, f"more than {most} pages of {label}; stopped"
+        )
+
+    # --- error texts ---
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret this transport knows replaced by ``***``, in any case."""
+        return self._secrets.sub("***", text) if self._secrets is not None else text
+
+    def path(self, url: str) -> str:
+        """What an error shows of a URL: its path and query, scrubbed."""
+        return self.scrub(path_of(url))
+
+    def describe(self, response: requests.Response) -> str:
+        """The server's message in an error answer: one line, scrubbed, then cut."""
+        return self.detail(
+            response.status_code, response.headers.get("Content-Type", ""), response.content
+        )
+
+    def detail(self, status: int, content_type: str, body: bytes) -> str:
+        text = self.scrub(body.decode("utf-8", "replace")).strip()  # all of it, before any cut
+        return cut(self.scrub(error_message(status, content_type, text[:_BODY_READ])))
+
+    def no_answer(self, method: str, url: str, exc: requests.RequestException) -> HttpError:
+        """The client's no-answer error for what the exception chain says went wrong."""
+        detail, hint, maybe_processed = classify(exc, self.settings, urlsplit(url).hostname)
+        return self._no_answer(
+            method,
+            self.path(url),
+            cut(self.scrub(detail)),
+            maybe_processed=maybe_processed,
+            hint=self.scrub(hint),
+        )
+
+    def _too_long(self, method: str, url: str, too_long: _TooLong) -> HttpError:
+        s, answer = self.settings, too_long.answer
+        who = self._error.service.strip() or "the server"
+        caps = [f"{s.wait_max:g} s"] if math.isfinite(s.wait_max) else []
+        caps += [f"{s.total_wait_max:g} s in all"] if math.isfinite(s.total_wait_max) else []
+        hint = (
+            f"{who} asks to wait {too_long.wait:,.0f} s, longer than this command waits "
+            f"({', '.join(caps)}); run it again later"
+        )
+        content_type = answer.headers.get("Content-Type", "")
+        detail = self.detail(answer.status, content_type, answer.body)
+        return self._error(method, self.path(url), answer.status, detail, hint=hint)
+
+    def _malformed(self, url: str, why: str) -> HttpError:
+        return self._error("GET", self.path(url), None, f"malformed answer: {why}")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
 def is_success(response: requests.Response) -> bool:
     return 200 <= response.status_code < 300
 
@@ -66,3 +613,136 @@ def origin(url: str) -> tuple[str, str, int | None]:
     parts = urlsplit(url)
     default = {"http": 80, "https": 443}.get(parts.scheme)
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return unquote(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
+def cut(text: str, limit: int = MAX_DETAIL) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def error_message(status: int, content_type: str, text: str) -> str:
+    """The server's own message: JSON:API ``errors``, ``{"error": ...}``, ``{"message": ...,
+    "errors": [...]}`` (GitHub), plain text; an HTML page is named, not shown."""
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        found = _json_message(body)
+        if found:
+            return one_line(found)
+    if not text:
+        return ""
+    if "html" in content_type or text.startswith("<"):
+        return "an HTML page, not an API answer (a proxy, or the wrong API URL?)"
+    line = one_line(text)
+    phrase = status_text(status).partition(" ")[2]
+    return line.removeprefix(f"{phrase}: ") if phrase else line
+
+
+def _json_message(body: Mapping[str, Any]) -> str:
+    errors = body.get("errors")
+    message = body.get("message")
+    if isinstance(message, str) and message:  # GitHub: the first error says what is wrong
+        first = errors[0] if isinstance(errors, list) and errors else None
+        extra = first.get("message") if isinstance(first, dict) else first
+        return f"{message}: {extra}" if isinstance(extra, str) and extra else message
+    if isinstance(errors, list) and errors:  # JSON:API, with the pointer of each
+        parts = []
+        for item in errors:
+            if not isinstance(item, dict):
+                parts.append(str(item))
+                continue
+            text = str(item.get("detail") or item.get("title") or item.get("code") or "")
+            source = item.get("source")
+            where = ""
+            if isinstance(source, dict):
+                where = str(source.get("pointer") or source.get("parameter") or "")
+            parts.append(f"{where}: {text}" if where else text)
+        return "; ".join(p for p in parts if p)
+    error = body.get("error")
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("detail") or json.dumps(error)
+    if error:
+        code = body.get("error_code")
+        return f"{error} ({code})" if code else str(error)
+    for key in ("detail", "title"):
+        if isinstance(body.get(key), str) and body[key]:
+            return str(body[key])
+    return ""
+
+
+# --- no answer: what the exception chain says ----------------------------------------------
+
+
+def classify(
+    exc: BaseException, settings: TransportSettings, host: str | None
+) -> tuple[str, str, bool]:
+    """(detail, hint, maybe_processed) of a request that got no answer."""
+    chain = list(causes(exc))
+
+    def has(*types: type[BaseException]) -> bool:
+        return any(isinstance(e, types) for e in chain)
+
+    if has(ProxyError, requests.exceptions.ProxyError):
+        detail = f"proxy error: {_os_reason(chain) or 'failed'}"
+        return detail, "check HTTPS_PROXY and NO_PROXY", not has(ConnectTimeoutError)
+    if has(NameResolutionError):
+        return f"cannot resolve {host}", "", False
+    if has(NewConnectionError):
+        return f"cannot connect: {_os_reason(chain) or 'connection failed'}", "", False
+    if has(ConnectTimeoutError, requests.ConnectTimeout):
+        s = settings.connect_timeout
+        return f"timed out: no connection within {s:g} s (connect timeout)", "", False
+    if has(ReadTimeoutError, requests.ReadTimeout):
+        return f"timed out: no answer within {settings.read_timeout:g} s (read timeout)", "", True
+    if has(ssl.SSLError, requests.exceptions.SSLError):
+        hint = "for a private CA, point REQUESTS_CA_BUNDLE at its certificate"
+        return f"TLS error: {_tls_reason(chain)}", hint, True
+    if has(RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+        return "the connection closed before an answer came", "", True
+    return f"no answer ({type(chain[-1]).__name__})", "", True
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, then everything it wraps (args, urllib3 reasons, causes), each once."""
+    stack: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while stack:
+        current = stack.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        inner = [a for a in current.args if isinstance(a, BaseException)]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            inner.append(reason)
+        inner += [e for e in (current.__cause__, current.__context__) if e is not None]
+        stack.extend(inner)
+
+
+def _os_reason(chain: list[BaseException]) -> str:
+    """The operating system's words (``connection refused``), else the innermost OSError's."""
+    for e in reversed(chain):
+        if isinstance(e, OSError) and e.strerror:
+            return e.strerror.lower()
+    inner = [e for e in chain if type(e) is OSError and e.args and isinstance(e.args[0], str)]
+    return one_line(str(inner[-1].args[0])) if inner else ""
+
+
+def _tls_reason(chain: list[BaseException]) -> str:
+    for e in chain:
+        if isinstance(e, ssl.SSLCertVerificationError) and e.verify_message:
+            return f"certificate verify failed: {e.verify_message}"
+        if isinstance(e, ssl.SSLError) and e.reason:
+            return str(e.reason).lower().replace("_", " ")
+    return "handshake failed"
