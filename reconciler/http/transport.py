@@ -102,7 +102,7 @@ class TransportSettings:
             self.wait_max,
             self.total_wait_max,
         )
-        if not min(numbers) >= 0 or self.retries < 0 or self.max_pages < 1:  # NaN fails too
+        if not all(n >= 0 for n in numbers) or self.retries < 0 or self.max_pages < 1:
             raise ValueError(f"invalid client settings: {self}")
 
 
