@@ -4,15 +4,18 @@
 - ``sandbox_org`` and ``other_org``: a new org with its own token for one test. Faults and quirks
   set through them apply to that org only and are reset afterwards, so nothing leaks between
   tests; helpers read the org's write counter and its stored custom properties (test-only routes
-  outside ``/v1``);
+  outside ``/v1``), see ``tests/helpers/sandbox.py``;
 - ``make_sandbox``: a factory for a private server (another body limit, server-wide faults);
 - ``http``: a session with no token that ignores proxy settings.
+
+``REGENERATE=1`` (rewrite golden files) is refused when ``CI`` is set: see
+``tests/helpers/golden.py``.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -20,121 +23,24 @@ from typing import Any
 import pytest
 import requests
 
-from reconciler.sandbox.app import create_app
 from reconciler.sandbox.faults import Behaviour, Controls
-from reconciler.sandbox.server import RunningServer, start
-from reconciler.sandbox.store import Store
+from tests.helpers import golden
+from tests.helpers.sandbox import MakeSandbox, SandboxOrg, SandboxServer, local_session, serve
 
-_org_numbers = itertools.count(1)
-
-
-def local_session(token: str | None = None) -> requests.Session:
-    """A session that never uses a proxy from the environment: tests talk to 127.0.0.1 only."""
-    session = requests.Session()
-    session.trust_env = False
-    if token is not None:
-        session.headers["Authorization"] = f"Bearer {token}"
-    return session
+__all__ = ["MakeSandbox", "SandboxOrg", "SandboxServer"]  # still importable from here
 
 
-class SandboxOrg:
-    """One org of a running sandbox, with its token and the helpers tests need."""
-
-    def __init__(self, url: str, org: str, token: str) -> None:
-        self.url = url  # the server, e.g. http://127.0.0.1:40123
-        self.base_url = f"{url}/v1"
-        self.org = org
-        self.token = token
-        self.session = local_session(token)
-        self._faults = ""
-        self._quirks: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:  # never show the token
-        return f"SandboxOrg({self.base_url!r}, {self.org!r})"
-
-    def path(self, *parts: str) -> str:
-        return "/".join([f"{self.base_url}/orgs/{self.org}", *parts])
-
-    def request(self, method: str, *parts: str, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", 10)
-        return self.session.request(method, self.path(*parts), **kwargs)
-
-    def create(self, kind: str, attributes: dict[str, Any]) -> dict[str, Any]:
-        """POST one object; returns the answer's ``data``."""
-        response = self.request(
-            "POST", kind, json={"data": {"type": kind, "attributes": attributes}}
-        )
-        assert response.status_code == 201, response.text
-        data: dict[str, Any] = response.json()["data"]
-        return data
-
-    def policy(self, name: str = "policy", **attributes: Any) -> dict[str, Any]:
-        return self.create(
-            "tagging-policies", {"name": name, "tags": [{"key": "env"}], **attributes}
-        )
-
-    def guardrail(self, name: str = "guardrail", **attributes: Any) -> dict[str, Any]:
-        return self.create("guardrails", {"name": name, "scope": "PULL_REQUEST", **attributes})
-
-    # test-only routes
-
-    def _test_route(self, method: str, name: str, **kwargs: Any) -> requests.Response:
-        url = f"{self.url}/_sandbox/orgs/{self.org}/{name}"
-        response = self.session.request(method, url, timeout=10, **kwargs)
-        assert response.ok, response.text
-        return response
-
-    def set_faults(self, spec: str) -> None:
-        self._faults = spec
-        self._put_behaviour()
-
-    def set_quirks(self, *names: str) -> None:
-        self._quirks = names
-        self._put_behaviour()
-
-    def _put_behaviour(self) -> None:
-        body = {"faults": self._faults, "quirks": ",".join(self._quirks)}
-        self._test_route("PUT", "behaviour", json=body)
-
-    def reset(self) -> None:
-        """Back to the server's behaviour: no faults, no quirks."""
-        self._faults, self._quirks = "", ()
-        self._test_route("DELETE", "behaviour")
-
-    def writes(self) -> int:
-        """How many writes (POST, PATCH, DELETE, upload) the sandbox committed for this org."""
-        count: int = self._test_route("GET", "stats").json()["writes"]
-        return count
-
-    def custom_properties(self) -> tuple[list[str], list[list[str]]]:
-        body = self._test_route("GET", "custom-properties").json()
-        return body["columns"], body["rows"]
-
-
-class SandboxServer:
-    def __init__(self, server: RunningServer, store: Store) -> None:
-        self.url = server.url
-        self.base_url = f"{server.url}/v1"
-        self.store = store
-        self._server = server
-
-    def new_org(self, prefix: str = "org") -> SandboxOrg:
-        org = f"{prefix}-{next(_org_numbers)}"
-        return SandboxOrg(self.url, org, self.store.create_token(org))
-
-
-def _serve(db: Path, stack: ExitStack, **app_options: Any) -> SandboxServer:
-    store = Store(db)
-    stack.callback(store.close)
-    server = start(create_app(store, **app_options), "127.0.0.1", 0)
-    stack.callback(server.stop)
-    return SandboxServer(server, store)
+def pytest_configure(config: pytest.Config) -> None:
+    """A session that would rewrite golden files in CI stops before it starts."""
+    why = golden.refusal()
+    if why is not None:
+        raise pytest.UsageError(why)
 
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
     with ExitStack() as stack:
-        yield _serve(tmp_path_factory.mktemp("sandbox") / "sandbox.db", stack)
+        yield serve(tmp_path_factory.mktemp("sandbox") / "sandbox.db", stack)
 
 
 @pytest.fixture
@@ -160,9 +66,6 @@ def http() -> Iterator[requests.Session]:
         yield session
 
 
-MakeSandbox = Callable[..., SandboxServer]
-
-
 @pytest.fixture
 def make_sandbox(tmp_path: Path) -> Iterator[MakeSandbox]:
     """Start a private server: ``make_sandbox(max_body_bytes=..., faults=..., quirks=...)``."""
@@ -172,6 +75,6 @@ def make_sandbox(tmp_path: Path) -> Iterator[MakeSandbox]:
         def make(*, behaviour: Behaviour | None = None, **app_options: Any) -> SandboxServer:
             db = tmp_path / f"private-{next(numbers)}.db"
             controls = Controls(behaviour) if behaviour is not None else None
-            return _serve(db, stack, controls=controls, **app_options)
+            return serve(db, stack, controls=controls, **app_options)
 
         yield make

@@ -13,8 +13,8 @@ import yaml
 from reconciler import kinds
 from reconciler.config import config_schema
 from reconciler.sandbox import resources
-from tests.conftest import MakeSandbox, SandboxOrg
 from tests.helpers.cli import against, run
+from tests.helpers.sandbox import MakeSandbox, SandboxOrg
 from tests.kinds.budget import SANDBOX_ENTRY, Budget
 
 BUDGET = """\

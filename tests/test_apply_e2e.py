@@ -19,13 +19,12 @@ import pytest
 
 from reconciler.apply import Executor
 from reconciler.desired import prepare
-from reconciler.plan import Options
 from reconciler.http.infracost import ApiClient, ClientSettings
 from reconciler.live import fetch_live
-from reconciler.plan import make_plan
+from reconciler.plan import Options, make_plan
 from reconciler.settings import Secret
-from tests.cli import against, run
-from tests.conftest import SandboxOrg
+from tests.helpers.cli import against, run
+from tests.helpers.sandbox import SandboxOrg
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SandboxOrg
+from tests.helpers.sandbox import SandboxOrg
 
 
 def _directory(tmp_path: Path) -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.kinds.custom_properties import baseline_change, write_record
 from reconciler.errors import InputError
+from reconciler.kinds.custom_properties import baseline_change, write_record
 from reconciler.model import CustomPropertiesTable, Location
 from reconciler.sources import read_table
 

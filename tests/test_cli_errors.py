@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli import run
+from tests.helpers.cli import run
 
 ROOT = Path(__file__).resolve().parent.parent
 

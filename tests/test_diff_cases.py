@@ -12,21 +12,14 @@ Each ``tests/cases/diff/<case>.yaml`` has:
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from reconciler.desired import read_desired
-from reconciler.plan import Options, Target, build_plan
-from reconciler.kinds import OBJECT_KINDS
-from reconciler.kinds.base import TOOL_ONLY
-from reconciler.model import FieldChange, LiveObject, Plan
-from reconciler.schemas import load_schema, with_defaults
-
-CASES = Path(__file__).parent / "cases" / "diff"
+from reconciler.model import FieldChange, Plan
+from tests.helpers.diff_cases import CASES, run_case
+from tests.helpers.golden import regenerating
 
 
 def _value(v: Any) -> str:
@@ -66,48 +59,10 @@ def summarize(plan: Plan) -> list[str]:
     return lines
 
 
-def _live(case: dict[str, Any]) -> dict[str, list[LiveObject]]:
-    out: dict[str, list[LiveObject]] = {}
-    for kind, objects in (case.get("live") or {}).items():
-        schema = load_schema(OBJECT_KINDS[kind].schema)
-        filled = []
-        for o in objects:
-            attrs = o["attributes"]
-            if case.get("live_defaults", True):
-                attrs = with_defaults(schema, attrs)
-                for key in TOOL_ONLY:
-                    attrs.pop(key, None)
-            filled.append(LiveObject(o["id"], attrs))
-        out[kind] = filled
-    return out
-
-
-def run_case(path: Path, tmp: Path) -> tuple[Plan, dict[str, Any]]:
-    case = yaml.safe_load(path.read_text())
-    (tmp / "desired.yaml").write_text(case.get("desired") or "")
-    state = read_desired(tmp)
-    assert not state.errors, [p.message for p in state.errors]
-    opts = case.get("options") or {}
-    options = Options(
-        prune=tuple(opts["prune"])
-        if isinstance(opts.get("prune"), list)
-        else opts.get("prune", False),
-        prune_limit=opts.get("pruneLimit", 5),
-        allow_mass_delete=opts.get("allowMassDelete", False),
-        targets=tuple(Target.parse(t) for t in opts.get("targets", ())),
-        excludes=tuple(Target.parse(t) for t in opts.get("excludes", ())),
-        env=case.get("env") or {},
-    )
-    plan = build_plan(
-        state.resources, _live(case), options, org="acme", api="sandbox", directory="."
-    )
-    return plan, case
-
-
 @pytest.mark.parametrize("name", sorted(p.stem for p in CASES.glob("*.yaml")), ids=str)
 def test_diff_case(name: str, tmp_path: Path) -> None:
     plan, case = run_case(CASES / f"{name}.yaml", tmp_path)
-    if os.environ.get("REGENERATE"):  # rewrite the trailing expect block; read it before committing
+    if regenerating():  # rewrite the trailing expect block; read it before committing
         text = (CASES / f"{name}.yaml").read_text()
         head = text[: text.index("expect: |")]
         body = "".join(f"  {line}\n" for line in summarize(plan))

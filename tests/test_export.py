@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
 from reconciler.export import slug
-from tests.cli import against, run
-from tests.conftest import SandboxOrg
+from tests.helpers.cli import against, run
+from tests.helpers.golden import regenerating
+from tests.helpers.sandbox import SandboxOrg
 
 GOLDEN = Path(__file__).parent / "golden" / "export"
 HOOK = "https://hooks.slack.com/services/T0/B0/s3cr3t"
@@ -165,7 +165,7 @@ def test_golden_tree_of_a_small_org(tmp_path: Path, sandbox_org: SandboxOrg) -> 
         if p.is_file()
     )
     golden = GOLDEN / "small-org.txt"
-    if os.environ.get("REGENERATE"):
+    if regenerating():
         golden.write_text(tree)
     assert tree == golden.read_text()
 

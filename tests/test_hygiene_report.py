@@ -8,9 +8,9 @@ from pathlib import Path
 from reconciler.hygiene import report as hygiene_report
 from reconciler.model import Change, FieldChange, HygieneSubject, Plan, Problem, Ref
 from reconciler.render import markdown
-from tests.cli import run
-from tests.conftest import SandboxOrg
-from tests.test_render_markdown import assert_safe
+from tests.helpers.cli import run
+from tests.helpers.markdown_safety import assert_safe
+from tests.helpers.sandbox import SandboxOrg
 
 
 def write(root: Path, files: dict[str, str]) -> Path:

@@ -9,12 +9,12 @@ the new output: ``REGENERATE=1 pytest tests/test_invalid_cases.py``.
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
 
 from reconciler.cli import main
+from tests.helpers.golden import regenerating
 
 CASES = Path(__file__).parent / "cases" / "invalid"
 
@@ -36,7 +36,7 @@ def test_invalid_case(case: str) -> None:
     path = CASES / case
     code, out, err = _run(path)
     expected_file = path / "expected.txt"
-    if os.environ.get("REGENERATE"):
+    if regenerating():
         expected_file.write_text(out)
     assert err == ""
     assert "Traceback" not in out

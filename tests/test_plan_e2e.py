@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -11,8 +10,9 @@ from typing import Any
 import pytest
 
 from reconciler.kinds import OBJECT_KINDS
-from tests.cli import against, run
-from tests.conftest import SandboxOrg
+from tests.helpers.cli import against, run
+from tests.helpers.golden import regenerating
+from tests.helpers.sandbox import SandboxOrg
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "plan"
@@ -30,7 +30,7 @@ def golden(name: str, text: str, org: SandboxOrg) -> None:
     """Compare with a golden file; the org and URL of the run are replaced by fixed words."""
     text = text.replace(org.base_url, "http://127.0.0.1:PORT/v1").replace(org.org, "ORG")
     path = GOLDEN / name
-    if os.environ.get("REGENERATE"):
+    if regenerating():
         path.write_text(text)
     assert text == path.read_text()
 

@@ -1,7 +1,7 @@
 """The pull-request comment: exact output, escaping, and the size limit.
 
 Golden files live in ``tests/golden/markdown/<plan>.md`` (the plans are those of
-``tests/test_render_text.py``). Regenerate them only after reading the new output:
+``tests/helpers/plans.py``). Regenerate them only after reading the new output:
 ``REGENERATE=1 pytest tests/test_render_text.py tests/test_render_markdown.py``.
 """
 
@@ -15,91 +15,22 @@ import pytest
 
 from reconciler.model import Change, FieldChange, Governance, Plan, Ref, Unmanaged
 from reconciler.render import markdown
-from tests.test_render_text import (
+from tests.helpers.golden import check_golden
+from tests.helpers.markdown_safety import MARKER
+from tests.helpers.markdown_safety import assert_safe as assert_safe  # for tests/test_github.py
+from tests.helpers.plans import (
     ALL_PLANS,
     API,
-    GOLDEN,
-    HOSTILE_NAMES,
-    ROOT,
-    _id,
-    check_golden,
     example_plan,
     hostile_plan,
+    object_id,
     plan_named,
     refused_plan,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).parent / "golden"
 COMMIT = "0123abc"
-MARKER = re.compile(r"<!-- reconciler:plan dir=(\S*) org=(\S*) -->")
-GENERATED_TAGS = {"<details>", "<summary>", "</summary>", "</details>"}
-TITLES = re.compile(
-    r"#### (Tightening|Mixed|Unknown|Loosening|Neutral|Unmanaged) \([\d,]+\): [a-z ,]+"
-    r"|#### Custom properties|#### Warnings \([\d,]+\)"
-    r"|### (Plan|Plan refused): [\d,]+ to add, [\d,]+ to change, [\d,]+ to destroy.*"
-    r"|### No changes"
-)
-
-
-# --- a small reader of what GitHub would parse ------------------------------------------------
-
-
-def _strip_code_spans(line: str) -> str:
-    """The line with its code spans replaced by ``CODE`` (CommonMark: equal backtick runs)."""
-    out, i = [], 0
-    while i < len(line):
-        if line[i] != "`":
-            out.append(line[i])
-            i += 1
-            continue
-        run = re.match(r"`+", line[i:])
-        assert run is not None
-        n, j = len(run.group()), i + len(run.group())
-        close = next((m for m in re.finditer(r"`+", line[j:]) if len(m.group()) == n), None)
-        if close is None:
-            out.append(run.group())  # a literal backtick run
-            i = j
-        else:
-            out.append("CODE")
-            i = j + close.end()
-    return "".join(out)
-
-
-def prose(md: str) -> list[str]:
-    """Lines outside code blocks, code spans removed: where markdown and HTML would act."""
-    lines, fence = [], ""
-    for raw in md.splitlines()[1:]:  # the marker is checked on its own
-        line = re.sub(r"^> ?", "", raw)  # the refusal is a blockquote
-        if fence:
-            if re.fullmatch(rf" {{0,3}}`{{{len(fence)},}}\s*", line):
-                fence = ""
-            continue
-        opening = re.match(r" {0,3}(`{3,})", line)
-        if opening:
-            fence = opening.group(1)
-            continue
-        lines.append(_strip_code_spans(line))
-    assert not fence, "a code block is never closed"
-    return lines
-
-
-def assert_safe(md: str) -> None:
-    """Nothing from users acts as markdown or HTML: only generated prose is outside code."""
-    assert MARKER.fullmatch(md.splitlines()[0])
-    outside = prose(md)
-    for line in outside:
-        assert "@" not in line, line
-        assert not re.search(r"#\d", line), line
-        assert "|" not in line, line
-        assert "<!--" not in line, line
-        for tag in re.findall(r"</?[A-Za-z][^>]*>?", line):
-            assert tag in GENERATED_TAGS, line
-        if line.startswith("#"):
-            assert TITLES.fullmatch(line), line
-        for name in HOSTILE_NAMES:
-            assert name.splitlines()[0] not in line, line
-    assert sum(line.count("<details>") for line in outside) == sum(
-        line.count("</details>") for line in outside
-    )
 
 
 # --- golden files -------------------------------------------------------------------------------
@@ -169,7 +100,7 @@ def test_partial_and_no_changes() -> None:
     partial = markdown.render(plan_named("partial", Path()))
     assert (
         "**Partial plan** (`--target Guardrail/B`, `--target Guardrail/Hook`, "
-        f"`--exclude Guardrail/id:{_id(12)}`): other objects are neither shown nor changed."
+        f"`--exclude Guardrail/id:{object_id(12)}`): other objects are neither shown nor changed."
     ) in partial.splitlines()
     none = markdown.render(plan_named("no-changes", Path()))
     assert none.splitlines()[1] == "### No changes"
@@ -243,7 +174,7 @@ def _many(n: int) -> Plan:
         changes=tuple(
             Change(
                 "update",
-                Ref("Guardrail", f"Guardrail {i}", _id(i)),
+                Ref("Guardrail", f"Guardrail {i}", object_id(i)),
                 fields=(
                     FieldChange("totalThreshold", i, i + 1, governance="tightening"),
                     FieldChange(
@@ -257,7 +188,7 @@ def _many(n: int) -> Plan:
             )
             for i in range(n)
         ),
-        unmanaged=tuple(Unmanaged(Ref("Guardrail", f"U{i}", _id(i))) for i in range(500)),
+        unmanaged=tuple(Unmanaged(Ref("Guardrail", f"U{i}", object_id(i))) for i in range(500)),
         warnings=tuple(f"warning {i}" for i in range(500)),
     )
 

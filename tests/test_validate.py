@@ -7,7 +7,7 @@ from pathlib import Path
 
 from reconciler.desired import read_desired
 from reconciler.model import SecretRef
-from tests.cli import run
+from tests.helpers.cli import run
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

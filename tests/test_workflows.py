@@ -25,7 +25,7 @@ import yaml
 from reconciler.render import markdown
 from reconciler.sandbox.embedded import embedded
 from tests.fakegithub import FakeGitHub, serve
-from tests.workflow_runner import JobResult, World, run_workflow, unzip
+from tests.helpers.workflow_runner import JobResult, World, run_workflow, unzip
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"

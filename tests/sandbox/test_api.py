@@ -8,7 +8,7 @@ import pytest
 import requests
 
 if TYPE_CHECKING:
-    from tests.conftest import SandboxOrg
+    from tests.helpers.sandbox import SandboxOrg
 
 POLICIES = "tagging-policies"
 GUARDRAILS = "guardrails"

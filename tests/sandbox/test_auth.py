@@ -13,7 +13,7 @@ from reconciler.sandbox.store import Store
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from tests.conftest import SandboxOrg, SandboxServer
+    from tests.helpers.sandbox import SandboxOrg, SandboxServer
 
 POLICIES = "tagging-policies"
 

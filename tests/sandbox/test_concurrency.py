@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 if TYPE_CHECKING:
-    from tests.conftest import SandboxOrg
+    from tests.helpers.sandbox import SandboxOrg
 
 POLICIES = "tagging-policies"
 GUARDRAILS = "guardrails"

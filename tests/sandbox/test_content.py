@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from tests.conftest import MakeSandbox, SandboxOrg
+    from tests.helpers.sandbox import MakeSandbox, SandboxOrg
 
 POLICIES = "tagging-policies"
 PROPERTIES = "custom-properties"

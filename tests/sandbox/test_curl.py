@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from tests.conftest import SandboxOrg
+    from tests.helpers.sandbox import SandboxOrg
 
 needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 DOC = Path(__file__).resolve().parents[2] / "docs" / "sandbox.md"

@@ -12,7 +12,7 @@ import requests
 from reconciler.sandbox.faults import Behaviour, FaultSpec, SpecError, parse_faults, parse_quirks
 
 if TYPE_CHECKING:
-    from tests.conftest import MakeSandbox, SandboxOrg
+    from tests.helpers.sandbox import MakeSandbox, SandboxOrg
 
 POLICIES = "tagging-policies"
 NEW_POLICY = {"data": {"attributes": {"name": "p", "tags": []}}}

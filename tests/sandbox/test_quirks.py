@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from reconciler.sandbox.faults import QUIRKS
 
 if TYPE_CHECKING:
-    from tests.conftest import SandboxOrg
+    from tests.helpers.sandbox import SandboxOrg
 
 POLICIES = "tagging-policies"
 GUARDRAILS = "guardrails"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from reconciler.cli import main
 
 if TYPE_CHECKING:
-    from tests.conftest import SandboxOrg
+    from tests.helpers.sandbox import SandboxOrg
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> tuple[int, str, str]:
