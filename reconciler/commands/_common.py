@@ -82,7 +82,7 @@ def print_plan(plan: Plan, fmt: PlanFormat, ctx: Context) -> None:
 
         commit = None
         if "GITHUB_SHA" in ctx.env or "GITHUB_EVENT_PATH" in ctx.env:
-            from reconciler.http.github import event, head_sha
+            from reconciler.github.actions import event, head_sha
 
             commit = head_sha(event(ctx.env), ctx.env) or None
         print(markdown.render(plan, commit=commit), file=ctx.stdout)

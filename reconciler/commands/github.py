@@ -159,20 +159,20 @@ def execute(params: Params, ctx: Context) -> int:
 
 def _comment(params: CommentParams, ctx: Context) -> int:
     from reconciler import planfile
-    from reconciler.http import github
+    from reconciler.github import actions, comments
     from reconciler.render import markdown
 
     plan, _ = planfile.load(ctx.cwd / params.plan)
-    payload = github.event(ctx.env)
+    payload = actions.event(ctx.env)
     number = params.pr if params.pr is not None else _pull_request_number(payload)
     if number is None:
         raise UsageError(
             "no pull request: run on a pull_request event or pass --pr N "
             "(the event payload, GITHUB_EVENT_PATH, names none)"
         )
-    body = markdown.render(plan, commit=github.head_sha(payload, ctx.env) or None)
-    with github.from_env(ctx.env) as gh:
-        outcome = github.upsert_comment(gh, number, body)
+    body = markdown.render(plan, commit=actions.head_sha(payload, ctx.env) or None)
+    with actions.from_env(ctx.env) as gh:
+        outcome = comments.upsert_comment(gh, number, body)
     verb = {"created": "Posted", "updated": "Updated", "unchanged": "Unchanged:"}[outcome.action]
     print(f"{verb} the plan comment on pull request #{number}: {outcome.url}", file=ctx.stdout)
     _set_outputs(ctx.env, {"comment-url": outcome.url, "comment-action": outcome.action})
@@ -181,16 +181,17 @@ def _comment(params: CommentParams, ctx: Context) -> int:
 
 def _drift_issue(params: DriftIssueParams, ctx: Context) -> int:
     from reconciler import planfile
-    from reconciler.http import github
+    from reconciler.github import actions
+    from reconciler.github import drift as drift_issue
     from reconciler.render import github as render
 
     plan, _ = planfile.load(ctx.cwd / params.plan)
     drift = is_drift(plan, fail_on_unmanaged=params.fail_on_unmanaged)
     commit = ctx.env.get("GITHUB_SHA", "")
-    url = github.run_url(ctx.env)
+    url = actions.run_url(ctx.env)
     branch = ctx.env.get("GITHUB_REF_NAME") or "main"
-    with github.from_env(ctx.env) as gh:
-        outcome = github.sync_drift_issue(
+    with actions.from_env(ctx.env) as gh:
+        outcome = drift_issue.sync_drift_issue(
             gh,
             title=render.drift_title(plan),
             body=render.drift_body(plan, commit=commit, run_url=url, branch=branch),
@@ -225,7 +226,7 @@ def is_drift(plan: Plan, *, fail_on_unmanaged: bool) -> bool:
 
 
 def _apply_report(params: ApplyReportParams, ctx: Context) -> int:
-    from reconciler.http import github
+    from reconciler.github import actions, comments
     from reconciler.render import github as render
 
     events = _read_events(ctx.cwd / params.events)
@@ -236,7 +237,7 @@ def _apply_report(params: ApplyReportParams, ctx: Context) -> int:
         directory=params.dir,
         org=_org(params.dir, ctx),
         commit=commit,
-        run_url=github.run_url(ctx.env),
+        run_url=actions.run_url(ctx.env),
         marker=params.comment,
     )
     if not params.comment:
@@ -244,15 +245,15 @@ def _apply_report(params: ApplyReportParams, ctx: Context) -> int:
         return 0
     if not commit:
         raise UsageError("GITHUB_SHA is not set: which commit was applied?")
-    with github.from_env(ctx.env) as gh:
-        number = github.merged_pull_request(gh, commit)
+    with actions.from_env(ctx.env) as gh:
+        number = comments.merged_pull_request(gh, commit)
         if number is None:
             print(f"No pull request was merged as {commit}: no comment.", file=ctx.stdout)
             return 0
         if params.exit_code != 0:
-            outcome = github.upsert_comment(gh, number, report)
+            outcome = comments.upsert_comment(gh, number, report)
         else:  # a later success edits the failure report, and never adds a comment
-            outcome = github.update_comment_if_any(gh, number, report)
+            outcome = comments.update_comment_if_any(gh, number, report)
     if outcome.action == "none":
         print(f"Nothing to report on pull request #{number}.", file=ctx.stdout)
     else:
@@ -265,11 +266,11 @@ def _apply_report(params: ApplyReportParams, ctx: Context) -> int:
 
 def _download(params: DownloadParams, ctx: Context) -> int:
     from reconciler.errors import InputError
-    from reconciler.http import github
+    from reconciler.github import actions, artifacts
 
     into = ctx.cwd / params.into
-    with github.from_env(ctx.env) as gh:
-        artifact = github.trusted_artifact(gh, params.name, params.branch)
+    with actions.from_env(ctx.env) as gh:
+        artifact = artifacts.trusted_artifact(gh, params.name, params.branch)
         if artifact is None:
             _set_outputs(ctx.env, {"found": "false"})
             message = (
@@ -283,8 +284,8 @@ def _download(params: DownloadParams, ctx: Context) -> int:
                 )
             print(f"No {message[3:]}; going on without it.", file=ctx.stdout)
             return 0
-        data = gh.download(artifact.download_url, hint="the job needs permissions: actions: read")
-    files = github.extract(data, into)
+        data = artifacts.download(gh, artifact)
+    files = artifacts.extract(data, into)
     print(
         f"Downloaded {artifact.name} ({len(files)} file{'s' if len(files) != 1 else ''}) "
         f"from run {artifact.run_id} ({artifact.created_at}) into {params.into}.",
@@ -295,8 +296,6 @@ def _download(params: DownloadParams, ctx: Context) -> int:
 
 
 # --- helpers -----------------------------------------------------------------------------------
-
-
 def _pull_request_number(payload: Mapping[str, Any]) -> int | None:
     pr = payload.get("pull_request")
     if isinstance(pr, dict) and isinstance(pr.get("number"), int):
