@@ -87,8 +87,9 @@ def cli_reference() -> str:
     parser = build_parser()
     out = ["### reconciler\n", "```", parser.format_help().rstrip(), "```", ""]
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    assert isinstance(sub.choices, dict)
     for name in COMMANDS:
-        p = sub.choices[name]  # type: ignore[attr-defined]
+        p = sub.choices[name]
         out += [f"### reconciler {name}\n", "```", p.format_help().rstrip(), "```", ""]
         nested = [a for a in p._actions if a.__class__.__name__ == "_SubParsersAction"]
         for action in nested:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.export import slug
+from reconciler.kinds.base import slug
 from tests.helpers.cli import against, run
 from tests.helpers.golden import regenerating
 from tests.helpers.sandbox import SandboxOrg

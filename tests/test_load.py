@@ -9,6 +9,7 @@ import pytest
 from reconciler.documents import (
     DEFAULT_LIMITS,
     Ambiguous,
+    Document,
     Limits,
     LoadError,
     iter_documents,
@@ -19,7 +20,7 @@ from reconciler.documents import (
 F = Path("f.yaml")
 
 
-def docs(text: str, limits: Limits = DEFAULT_LIMITS) -> list:
+def docs(text: str, limits: Limits = DEFAULT_LIMITS) -> list[Document]:
     return list(iter_documents(text, F, limits))
 
 

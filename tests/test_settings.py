@@ -12,7 +12,7 @@ from reconciler.settings import DEFAULT_API, SANDBOX, Secret, resolve
 D = Path(".")
 
 
-def settings(flag_org=None, flag_api=None, env=None, config=None):  # type: ignore[no-untyped-def]
+def settings(flag_org=None, flag_api=None, env=None, config=None):
     return resolve(
         D, flag_org=flag_org, flag_api=flag_api, env=env or {}, config=config, config_file=None
     )

@@ -45,8 +45,8 @@ def _yaml_files() -> list[Path]:
     return sorted([*WORKFLOWS.glob("*.yml"), ACTION])
 
 
-def _load(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load(path.read_text())
+def _load(path: Path) -> dict[Any, Any]:  # YAML 1.1 reads the key `on` as True
+    data: dict[Any, Any] = yaml.safe_load(path.read_text())
     return data
 
 

@@ -559,7 +559,7 @@ def run_workflow(
             continue
         matrix_spec = (job.get("strategy") or {}).get("matrix") or {}
         assert len(matrix_spec) <= 1, "one matrix dimension"
-        entries = [{}]
+        entries: list[dict[str, Any]] = [{}]
         for key, value in matrix_spec.items():
             entries = [{key: v} for v in interpolate(value, base)]
         for entry in entries:
