@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 import pytest
 import requests
 
+from reconciler.sandbox import app as sandbox_app
 from reconciler.sandbox.faults import Behaviour, FaultSpec, SpecError, parse_faults, parse_quirks
 
 if TYPE_CHECKING:
@@ -95,19 +97,35 @@ def test_latency_is_added_to_every_answer(sandbox_org: SandboxOrg) -> None:
     assert time.monotonic() - start >= 0.15
 
 
-def test_latency_is_outside_any_transaction(sandbox_org: SandboxOrg, other_org: SandboxOrg) -> None:
-    """While slow writes wait, another org's writes go through at full speed."""
+def test_latency_is_outside_any_transaction(
+    sandbox_org: SandboxOrg, other_org: SandboxOrg, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While slow writes wait out their latency, another org's writes are committed: the wait
+    holds no transaction. The latency is held open until the fast writes are done, so the
+    order is certain whatever the machine's speed."""
+    waiting = threading.Semaphore(0)
+    release = threading.Event()
+
+    def held(seconds: float) -> None:
+        waiting.release()
+        release.wait(timeout=30)
+
+    monkeypatch.setattr(sandbox_app, "time", SimpleNamespace(sleep=held))
     sandbox_org.set_faults("latency_ms=600")
     slow = [threading.Thread(target=sandbox_org.policy) for _ in range(4)]
     for thread in slow:
         thread.start()
-    time.sleep(0.1)
-    start = time.monotonic()
-    for i in range(10):
-        other_org.policy(f"fast-{i}")
-    assert time.monotonic() - start < 0.45
-    for thread in slow:
-        thread.join()
+    try:
+        for _ in slow:  # all four are inside their latency
+            assert waiting.acquire(timeout=10)
+        for i in range(10):
+            other_org.policy(f"fast-{i}")
+        assert (other_org.writes(), sandbox_org.writes()) == (10, 0)
+    finally:
+        release.set()
+        for thread in slow:
+            thread.join()
+    assert sandbox_org.writes() == 4
     sandbox_org.reset()
     assert len(sandbox_org.request("GET", POLICIES).json()["data"]) == 4
 
