@@ -14,7 +14,7 @@ import pytest
 
 from reconciler import planfile
 from reconciler.cli import main
-from reconciler.errors import InputError
+from reconciler.errors import ConfigError, InputError
 from reconciler.github import artifacts, comments, drift
 from reconciler.http import github
 from reconciler.model import Change, FieldChange, Plan, Ref, Unmanaged
@@ -237,7 +237,7 @@ def test_check_api_url() -> None:
     assert (
         github.check_api_url("https://ghe.example.com/api/v3/") == "https://ghe.example.com/api/v3"
     )
-    with pytest.raises(github.ConfigError):
+    with pytest.raises(ConfigError):
         github.check_api_url("http://api.github.com")
 
 

@@ -8,7 +8,7 @@ import gzip
 import json
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -469,7 +469,7 @@ def test_safe_urls_are_accepted(url: str) -> None:
     Transport(url, FAST, None).close()  # nothing is contacted
 
 
-def _pages(t: Transport, links: dict[str, str | None]) -> list[str]:
+def _pages(t: Transport, links: Mapping[str, str | None]) -> list[str]:
     def read(url: str) -> tuple[list[str], str | None]:
         return [url], links[url]
 
