@@ -5,17 +5,28 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from reconciler import kinds as registry
 from reconciler.context import Context
 
 HELP = "write the live org as a desired-state directory that plans to no changes"
 
 
+class _EveryKind:
+    """The default of --kinds: every kind the API lists, named when shown or used. The registry
+    is imported then, not when the parser of every command is built."""
+
+    def __str__(self) -> str:
+        from reconciler import kinds
+
+        return ",".join(kinds.OBJECT_KINDS)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    every = ",".join(registry.OBJECT_KINDS)  # every kind the API lists can be exported
     parser.add_argument("-o", "--out", metavar="DIR", help="directory to write (default: ./<org>)")
     parser.add_argument(
-        "--kinds", default=every, metavar="K,...", help=f"kinds to export (default: {every})"
+        "--kinds",
+        default=_EveryKind(),
+        metavar="K,...",
+        help="kinds to export (default: %(default)s)",
     )
     parser.add_argument(
         "--force", action="store_true", help="replace files of an existing directory"
@@ -30,7 +41,7 @@ class ExportParams:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ExportParams:
-        listed: str = args.kinds
+        listed = str(args.kinds)  # the flag's value, or _EveryKind()
         kinds = tuple(k.strip() for k in listed.split(",") if k.strip())
         return cls(out=args.out, kinds=kinds, force=args.force)
 
@@ -41,6 +52,7 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 def execute(params: ExportParams, ctx: Context) -> int:
     from reconciler import export, files
+    from reconciler import kinds as registry
     from reconciler.errors import UsageError
     from reconciler.live import connect, fetch_live, require_org
     from reconciler.settings import SANDBOX, resolve

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import kinds
 from reconciler.model import (
     Change,
     CustomPropertiesChange,
@@ -270,6 +269,8 @@ def custom_properties_lines(
     """Rows identified by their first column only: other cells may be personal data."""
     if cp.status == "no-op":
         return []
+    from reconciler import kinds  # here, not at the top: show need not load the kinds
+
     (table,) = kinds.TABLE_KINDS.values()  # the one table a plan may upload
     rows = plural(cp.rows, "row")
     if cp.status == "sync":
