@@ -82,23 +82,28 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_url(url: str, what: str, *, field: str | None = None, alternatives: str = "") -> str:
+def check_url(
+    url: str, what: str, *, origin: str = "", field: str | None = None, alternatives: str = ""
+) -> str:
     """The one URL check of every HTTP client: ``url`` without its trailing slash if it is
     https, or plain http to a loopback address, with no user or password in it. Else a
-    ConfigError that names ``what`` (``alternatives``: what else the setting accepts)."""
+    ConfigError that names ``what`` and where it came from (``alternatives``: what else the
+    setting accepts)."""
     url = url.strip().rstrip("/")
+    src = f" (from {origin})" if origin else ""
     try:
         parts = urlsplit(url)
         host, scheme, credentials = parts.hostname, parts.scheme, parts.username or parts.password
     except ValueError:  # e.g. an unclosed [IPv6 bracket
         host, scheme, credentials = None, "", None
     if not host or scheme not in ("http", "https"):
-        raise ConfigError(f"{what} {url!r} is not an http(s) URL{alternatives}", field)
-    if credentials:
-        raise ConfigError(f"{what} must not carry credentials", field)  # nor is the URL shown
+        raise ConfigError(f"{what} {url!r}{src} is not an http(s) URL{alternatives}", field)
+    if credentials:  # the URL is not repeated: it holds a password
+        raise ConfigError(f"{what}{src} must not carry credentials (a user or password)", field)
     if scheme == "http" and not is_loopback(host):
         raise ConfigError(
-            f"{what} {url!r} uses plain http; only https is allowed, except for loopback addresses",
+            f"{what} {url!r}{src} uses plain http; only https is allowed, "
+            "except for loopback addresses",
             field,
         )
     return url
@@ -108,7 +113,7 @@ def check_api_url(api: str, origin: str) -> str:
     """The Infracost API URL: ``sandbox``, or a URL that passes ``check_url`` and has a path."""
     if api == SANDBOX:
         return api
-    check_url(api, f"the api URL (from {origin})", field="api", alternatives=" or 'sandbox'")
+    check_url(api, "api", origin=origin, field="api", alternatives=" or 'sandbox'")
     if urlsplit(api).path.rstrip("/") == "":
         raise ConfigError(
             f"api {api!r} (from {origin}) has no path: the API base URL includes its version, "
