@@ -1,5 +1,6 @@
-"""The GitHub workflows: their hardening, read from the YAML, and their ``run:`` steps run for real
-(tests/workflow_runner.py) against the fake GitHub and the embedded sandbox of ``examples/``.
+"""The GitHub workflows: their hardening, read from the YAML, and their ``run:`` steps run for
+real (tests/helpers/workflow_runner.py) against the fake GitHub and the embedded sandbox of
+``examples/``.
 
 In this repository the "live API" of the workflows is the sandbox database that apply.yml and
 drift.yml carry from run to run as an artifact, so a change "made in the UI" is a change to the
@@ -25,6 +26,7 @@ import yaml
 from reconciler.render import markdown
 from reconciler.sandbox.embedded import embedded
 from tests.fakegithub import FakeGitHub, serve
+from tests.helpers import forkserver
 from tests.helpers.workflow_runner import JobResult, World, run_workflow, unzip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,8 +146,43 @@ def _git(repo: Path, *args: str) -> str:
     return out.stdout.strip()
 
 
+@pytest.fixture(scope="module")
+def reconciler_command(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ...]]:
+    """What the action's shim runs: a client of one warm reconciler for the module (each command
+    is still its own process, forked with the step's arguments, environment and streams).
+    ``RECONCILER_TESTS_FRESH=1`` runs ``python -m reconciler`` instead, slower."""
+    if os.environ.get("RECONCILER_TESTS_FRESH"):
+        yield (sys.executable, "-m", "reconciler")
+        return
+    directory = tmp_path_factory.mktemp("forkserver")
+    socket_path = directory / "socket"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "HOME": str(directory),
+    }
+    with (directory / "server.log").open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "tests.helpers.forkserver", "serve", str(socket_path)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+    assert server.stdout is not None
+    ready = server.stdout.readline()
+    assert ready == "ready\n", (directory / "server.log").read_text()
+    try:
+        yield forkserver.client_command(socket_path)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
+
+
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
+def world(tmp_path: Path, reconciler_command: tuple[str, ...]) -> Iterator[World]:
     origin = tmp_path / "origin.git"
     work = tmp_path / "work"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
@@ -156,7 +193,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     _git(tmp_path, "init", "-q", "-b", "main", str(work))
     _git(work, "remote", "add", "origin", str(origin))
     with serve(FakeGitHub()) as fake:
-        yield World(tmp_path / "runs", origin, fake)
+        yield World(tmp_path / "runs", origin, fake, reconciler=reconciler_command)
 
 
 def _commit(world: World, branch: str, edit: Callable[[Path], None], base: str = "main") -> str:

@@ -12,7 +12,9 @@ Enough of GitHub's runner for this project's workflows, and no more:
   fresh workspace; ``actions/setup-python`` does nothing (the test's Python is used);
   ``actions/upload-artifact`` zips its path into the fake GitHub as an artifact of this run;
   the local composite action runs its own steps, with ``inputs``, except its install step, which
-  puts a shim of the test's reconciler where the install would (installing takes too long).
+  puts a shim of the test's reconciler where the install would (installing takes too long). The
+  shim runs ``World.reconciler``: ``python -m reconciler`` unless the test gives another command
+  (tests/test_workflows.py gives a client of tests/helpers/forkserver.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -265,6 +268,7 @@ class World:
     secrets: dict[str, str] = field(default_factory=dict)
     artifacts: dict[str, dict[str, bytes]] = field(default_factory=dict)  # last one of a name
     runs: int = 0
+    reconciler: tuple[str, ...] = (sys.executable, "-m", "reconciler")  # what the shim runs
 
 
 def _read_kv(path: Path) -> dict[str, str]:
@@ -288,10 +292,10 @@ def _read_kv(path: Path) -> dict[str, str]:
     return out
 
 
-def _shim(bin_dir: Path) -> None:
+def _shim(bin_dir: Path, command: tuple[str, ...]) -> None:
     bin_dir.mkdir(parents=True, exist_ok=True)
     shim = bin_dir / "reconciler"
-    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m reconciler "$@"\n')
+    shim.write_text(f'#!/bin/sh\nexec {shlex.join(command)} "$@"\n')
     shim.chmod(0o755)
 
 
@@ -503,7 +507,7 @@ class Job:
             assert step.get("shell") == "bash", "composite run steps name their shell"
             step_name = step.get("id") or f"{name}[{i}]"
             if step.get("id") == "install":  # emulated: a shim where the install puts the venv
-                _shim(self.temp / "reconciler-venv" / "bin")
+                _shim(self.temp / "reconciler-venv" / "bin", self.world.reconciler)
                 inner["steps"]["install"] = {"outputs": {}, "outcome": "success"}
                 continue
             result = self.step(step_name, step, inner, outer_env)
