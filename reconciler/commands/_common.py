@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from reconciler.commands.plan import PlanFlags, PlanFormat
+from reconciler.commands._flags import PlanFlags, PlanFormat
 from reconciler.context import Context
 from reconciler.desired import Prepared, prepare
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, EXIT_USER, InputError, UsageError

@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Literal
 
-from reconciler.commands.plan import PlanFlags, add_target_arguments
+from reconciler.commands._flags import PlanFlags, add_target_arguments
 from reconciler.context import Context
 
 if TYPE_CHECKING:

@@ -4,45 +4,11 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Literal
 
+from reconciler.commands._flags import PlanFlags, PlanFormat, add_target_arguments
 from reconciler.context import Context
 
 HELP = "show what apply would change: reads the live state, writes nothing"
-
-PlanFormat = Literal["text", "json", "markdown"]
-
-
-@dataclass(frozen=True)
-class PlanFlags:
-    """What the plan covers and may delete: the flags plan and apply DIR share."""
-
-    targets: tuple[str, ...]  # --target, as given
-    excludes: tuple[str, ...]  # --exclude, as given
-    prune: bool
-    allow_mass_delete: bool
-    baseline: str | None
-
-    @classmethod
-    def from_args(cls, args: argparse.Namespace) -> PlanFlags:
-        return cls(
-            targets=tuple(args.target),
-            excludes=tuple(args.exclude),
-            prune=args.prune,
-            allow_mass_delete=args.allow_mass_delete,
-            baseline=args.baseline,
-        )
-
-    def first_given(self) -> str | None:
-        """The first of these flags given on the command line, or None."""
-        given = (
-            ("--target", bool(self.targets)),
-            ("--exclude", bool(self.excludes)),
-            ("--prune", self.prune),
-            ("--allow-mass-delete", self.allow_mass_delete),
-            ("--baseline", bool(self.baseline)),
-        )
-        return next((flag for flag, on in given if on), None)
 
 
 @dataclass(frozen=True)
@@ -66,38 +32,6 @@ class PlanParams:
             fail_on_unmanaged=args.fail_on_unmanaged,
             flags=PlanFlags.from_args(args),
         )
-
-
-def add_target_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--target",
-        action="append",
-        default=[],
-        metavar="T",
-        help="only Kind/Name or Kind/id:UUID (repeatable); the plan is then partial",
-    )
-    parser.add_argument(
-        "--exclude",
-        action="append",
-        default=[],
-        metavar="T",
-        help="leave out Kind/Name or Kind/id:UUID (repeatable)",
-    )
-    parser.add_argument(
-        "--prune",
-        action="store_true",
-        help="delete undeclared live objects of the declared kinds (this run only)",
-    )
-    parser.add_argument(
-        "--allow-mass-delete",
-        action="store_true",
-        help="allow deleting every object of a kind, or more than pruneLimit",
-    )
-    parser.add_argument(
-        "--baseline",
-        metavar="REF",
-        help="git ref to compare the custom properties CSV with (default: the last upload)",
-    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from reconciler.commands.plan import PlanFormat
+from reconciler.commands._flags import PlanFormat
 from reconciler.context import Context
 
 HELP = "render a saved plan file (no API access)"
