@@ -33,6 +33,7 @@ from reconciler.normalize import (
     normalize_desired,
     normalize_live,
     plain,
+    plain_fingerprint,
     state_fingerprint,
 )
 
@@ -105,7 +106,7 @@ def diff_kind(
                         "delete",
                         Ref(kind.name, live_name, live_obj.id),
                         governance="loosening",
-                        live_fingerprint=state_fingerprint(live_n.values),
+                        **_live_state(live_n),
                         reason="absent: true",
                         source=doc.location,
                     )
@@ -158,7 +159,7 @@ def diff_kind(
                 fields=tuple(fields),
                 governance=governance.combine(f.governance for f in fields),
                 send=_send(kind, doc.attributes, want, top, have.extras),
-                live_fingerprint=state_fingerprint(have.values),
+                **_live_state(have),
                 reason=f'renamed from "{live_obj.attributes.get("name")}"' if "name" in top else "",
                 source=doc.location,
             )
@@ -184,7 +185,7 @@ def diff_kind(
                     "delete",
                     ref,
                     governance="loosening",
-                    live_fingerprint=state_fingerprint(have.values),
+                    **_live_state(have),
                     reason="prune: not declared" + (f"; {hint}" if hint else ""),
                 )
             )
@@ -197,6 +198,13 @@ def diff_kind(
         else:
             unmanaged.append(Unmanaged(ref, hint))
     return out
+
+
+def _live_state(have: Normalized) -> dict[str, Any]:
+    """What an update or delete keeps of the live object: its values as planned (so a stale
+    plan can name what changed) and their digest, made plain once for both."""
+    values = plain(have.values)
+    return {"live_values": values, "live_fingerprint": plain_fingerprint(values)}
 
 
 def _renamed_to(

@@ -141,6 +141,9 @@ class Change:
     # "fingerprint": ...}, never as values.
     send: dict[str, Any] | None = None
     live_fingerprint: str | None = None  # of the live object the change was computed from
+    # Updates and deletes: that object's managed attributes as planned (canonical, secrets as
+    # fingerprints), so that a stale plan can name what changed since.
+    live_values: dict[str, Any] | None = None
     reason: str = ""
     unresolved: tuple[str, ...] = ()  # environment variables the change needs and lacks
     source: Location | None = None

@@ -201,5 +201,10 @@ def plain(value: Any) -> Any:
 
 def state_fingerprint(values: Mapping[str, Any]) -> str:
     """A digest of canonical managed attributes: what a saved plan was computed from."""
-    data = json.dumps(plain(dict(values)), sort_keys=True, separators=(",", ":"), default=str)
+    return plain_fingerprint(plain(dict(values)))
+
+
+def plain_fingerprint(plain_values: Any) -> str:
+    """``state_fingerprint`` of values already made ``plain`` (the plan keeps them too)."""
+    data = json.dumps(plain_values, sort_keys=True, separators=(",", ":"), default=str)
     return "sha256:" + hashlib.sha256(data.encode("utf-8")).hexdigest()

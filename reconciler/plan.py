@@ -223,14 +223,14 @@ def make_plan(
 
 
 def _custom_properties_selected(options: Options) -> bool:
-    """A partial plan leaves the upload out unless a target names CustomProperties."""
+    """A partial plan leaves the upload out unless a target names the table kind."""
     if any(t.kind in kinds.TABLE_KINDS for t in options.excludes):
         return False
     return not options.targets or any(t.kind in kinds.TABLE_KINDS for t in options.targets)
 
 
 def _hygiene_line(problem: Problem, directory: Path) -> str:
-    """``data/apps.csv:7: TaggingPolicy "Apps": tags[app_id]...: "A" and "a" differ ...``"""
+    """``data/apps.csv:7: Kind "name": field: "A" and "a" differ ...``"""
     loc = problem.location
     where = f"{_relative(loc.file, directory).as_posix()}:{loc.line}: " if loc else ""
     message = problem.message.removeprefix(hygiene_report.PREFIX)

@@ -72,6 +72,7 @@ def _change(c: Change) -> dict[str, Any]:
         if src is None
         else {"file": str(src.file), "line": src.line, "column": src.column},
         "liveFingerprint": c.live_fingerprint,
+        "liveValues": c.live_values,
         "fields": [_field(f) for f in c.fields],
         "send": c.send,
     }
@@ -138,6 +139,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
                 governance=c["governance"],
                 send=c.get("send"),
                 live_fingerprint=c.get("liveFingerprint"),
+                live_values=c.get("liveValues"),
                 reason=c.get("reason", ""),
                 unresolved=tuple(c.get("unresolved", ())),
                 source=None if not src else Location(Path(src["file"]), src["line"], src["column"]),

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from reconciler import kinds
 from reconciler.errors import InputError, StalePlanError
+from reconciler.kinds.base import ObjectKind
 from reconciler.model import CustomPropertiesTable, LiveObject, Location, Plan
-from reconciler.normalize import fingerprint, normalize_live, state_fingerprint
+from reconciler.normalize import fingerprint, normalize_live, plain, state_fingerprint
 from reconciler.sources import DataError, read_table
 
 
@@ -38,9 +40,11 @@ def stale_reasons(
                 if change.action == "update":
                     reasons.append(f"{change.ref}: deleted since the plan")
                 continue
-            now = state_fingerprint(normalize_live(kind, obj.attributes).values)
-            if now != change.live_fingerprint:
-                reasons.append(f"{change.ref}: changed since the plan")
+            values = normalize_live(kind, obj.attributes).values
+            if state_fingerprint(values) != change.live_fingerprint:
+                changed = changed_fields(kind, change.live_values, plain(values))
+                what = f" ({', '.join(changed)})" if changed else ""
+                reasons.append(f"{change.ref}: changed since the plan{what}")
         for name in change.unresolved:
             reasons.append(
                 f"{change.ref}: the plan could not resolve {name}; set it and plan again"
@@ -75,3 +79,27 @@ def table_as_planned(plan: Plan, directory: Path, plan_file: Path) -> CustomProp
             "nothing was written. Plan again."
         )
     return CustomPropertiesTable(Location(csv_path), csv_path, read.header, read.rows, read.digest)
+
+
+def changed_fields(
+    kind: ObjectKind, planned: Mapping[str, Any] | None, now: Mapping[str, Any]
+) -> list[str]:
+    """The fields of an object that differ from what the plan saw, named as plans name them
+    (``totalThreshold``, ``tags[app_id].allowedValues``); empty when the plan did not keep
+    the values (a plan file of an older version)."""
+    if planned is None:
+        return []
+    from deepdiff import DeepDiff  # only for a stale plan: never on the way to a plan
+
+    keyed = {name for name, _ in kind.keyed_lists}
+    names: set[str] = set()
+    for report in DeepDiff(dict(planned), dict(now), view="tree").values():
+        for level in report:
+            path = [str(p) for p in level.path(output_format="list") if isinstance(p, str)]
+            if not path:
+                continue
+            if path[0] in keyed and len(path) > 1:
+                names.add(".".join([f"{path[0]}[{path[1]}]", *path[2:]]))
+            else:
+                names.add(".".join(path))
+    return sorted(names)

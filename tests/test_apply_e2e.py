@@ -130,7 +130,7 @@ def test_stale_plans_write_nothing(tmp_path: Path, sandbox_org: SandboxOrg, move
     code, _, err = run("apply", "plan.json", cwd=directory, env=env)
     assert code == 4, err
     assert {
-        "changed": "changed since the plan",
+        "changed": "changed since the plan (message)",
         "deleted": "deleted since the plan",
         "created": "created since the plan",
     }[move] in err
