@@ -382,7 +382,7 @@ class _Retry(Retry):
         retry.delay, retry.waited = delay, self.waited + delay
         transport._counted()
         why = wait.why or (type(error).__name__ if error is not None else "")
-        _log.info("%s %s: %s; retrying in %.1f s", method, path_of(url or ""), why, delay)
+        _log.info("%s %s: %s; retrying in %.1f s", method, transport.path(url or ""), why, delay)
         return retry
 
 
