@@ -16,8 +16,7 @@ import pytest
 from reconciler.model import Change, FieldChange, Governance, Plan, Ref, Unmanaged
 from reconciler.render import markdown
 from tests.helpers.golden import check_golden
-from tests.helpers.markdown_safety import MARKER
-from tests.helpers.markdown_safety import assert_safe as assert_safe  # for tests/test_github.py
+from tests.helpers.markdown_safety import MARKER, assert_safe
 from tests.helpers.plans import (
     ALL_PLANS,
     API,

@@ -19,16 +19,13 @@ from tests.helpers.plans import (
     ALL_PLANS,
     API,
     example_plan,
+    hostile_plan,
     no_changes_plan,
     object_id,
     partial_plan,
     plan_named,
     refused_plan,
 )
-
-# Re-exported for tests/test_github.py until it imports them from tests.helpers.plans.
-from tests.helpers.plans import HOSTILE_NAMES as HOSTILE_NAMES
-from tests.helpers.plans import hostile_plan as hostile_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
