@@ -136,7 +136,7 @@ class Executor:
                 result.events.append(
                     Event(
                         "skipped",
-                        Ref(next(iter(kinds.TABLE_KINDS)), "upload"),
+                        Ref(kinds.TABLE.name, "upload"),
                         "interrupted before it started",
                     )
                 )

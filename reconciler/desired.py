@@ -144,7 +144,7 @@ def _check_document(
     name = data.get("name")
     c.name = name if isinstance(name, str) else None
 
-    table_kind = kinds.TABLE_KINDS.get(kind_name)
+    table_kind = kinds.TABLE if kind_name == kinds.TABLE.name else None
     if table_kind is not None:
         errors = schema_errors(table_kind.schema, data)
     else:

@@ -128,7 +128,7 @@ def _unmatched_targets(
     ]
     for flag, targets in (("--target", options.targets), ("--exclude", options.excludes)):
         for t in targets:
-            if t.kind in kinds.TABLE_KINDS:
+            if t.kind == kinds.TABLE.name:
                 continue  # it names an upload, which has no name
             if not any(t.matches(ref) for ref in refs):
                 errors.append(
@@ -197,8 +197,7 @@ def make_plan(
     cp = None
     table = state.custom_properties
     if table is not None and _custom_properties_selected(options):
-        (table_kind,) = kinds.TABLE_KINDS.values()
-        cp = table_kind.change(prepared.directory, table, baseline)
+        cp = kinds.TABLE.change(prepared.directory, table, baseline)
         cp = replace(cp, file=_relative(table.file, prepared.directory).as_posix())
     resources = [
         replace(
@@ -224,9 +223,9 @@ def make_plan(
 
 def _custom_properties_selected(options: Options) -> bool:
     """A partial plan leaves the upload out unless a target names the table kind."""
-    if any(t.kind in kinds.TABLE_KINDS for t in options.excludes):
+    if any(t.kind == kinds.TABLE.name for t in options.excludes):
         return False
-    return not options.targets or any(t.kind in kinds.TABLE_KINDS for t in options.targets)
+    return not options.targets or any(t.kind == kinds.TABLE.name for t in options.targets)
 
 
 def _hygiene_line(problem: Problem, directory: Path) -> str:

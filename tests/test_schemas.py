@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from reconciler.documents import Ambiguous, LoadError, load_documents
-from reconciler.kinds import CONFIG_SCHEMA, OBJECT_KINDS, TABLE_KINDS
+from reconciler.kinds import CONFIG_SCHEMA, OBJECT_KINDS, TABLE
 from reconciler.schemas import is_valid, validator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,8 +44,8 @@ def _documents() -> Iterator[tuple[str, Any]]:
                 yield CONFIG_SCHEMA, data
             elif isinstance(data, dict) and data.get("kind") in OBJECT_KINDS:
                 yield OBJECT_KINDS[data["kind"]].schema, data
-            elif isinstance(data, dict) and data.get("kind") in TABLE_KINDS:
-                yield TABLE_KINDS[data["kind"]].schema, data
+            elif isinstance(data, dict) and data.get("kind") == TABLE.name:
+                yield TABLE.schema, data
 
 
 def _mutations(data: Any) -> Iterator[Any]:

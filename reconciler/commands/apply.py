@@ -265,7 +265,7 @@ def _write(
 
     upload = None
     if table is not None:
-        (kind,) = kinds.TABLE_KINDS.values()  # the one table a directory may name
+        kind = kinds.TABLE
 
         def upload() -> Event:
             from reconciler.http.infracost import ApiError

@@ -93,7 +93,7 @@ def execute(params: ExportParams, ctx: Context) -> int:
         )
         for var, what in result.secrets:
             print(f"  {var}  ({what})", file=ctx.stdout)
-    (table,) = registry.TABLE_KINDS.values()  # not exportable: the API cannot read it back
+    table = registry.TABLE  # not exportable: the API cannot read it back
     print(
         "\nCustom properties cannot be read back from the API: to manage them, put your CSV in "
         f"{shown}/data/custom_properties.csv and add a document\n"

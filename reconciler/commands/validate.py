@@ -68,7 +68,7 @@ def execute(params: ValidateParams, ctx: Context) -> int:
     warnings = len(problems) - errors
     counts = Counter(r.kind for r in state.resources)
     if state.custom_properties is not None:
-        (table,) = kinds.TABLE_KINDS.values()  # the one table a directory may name
+        table = kinds.TABLE
         counts[table.name] += 1
     if params.format == "json":
         summary = {

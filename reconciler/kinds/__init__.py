@@ -16,13 +16,14 @@ from reconciler.kinds.guardrail import Guardrail
 from reconciler.kinds.tagging_policy import TaggingPolicy
 
 OBJECT_KINDS: dict[str, ObjectKind] = {k.name: k for k in (TaggingPolicy(), Guardrail())}
-TABLE_KINDS: dict[str, TableKind] = {k.name: k for k in (CustomProperties(),)}
+# The one table a directory may name: the custom properties CSV, uploaded whole.
+TABLE: TableKind = CustomProperties()
 CONFIG_SCHEMA = "config.schema.json"
 
 
 def names() -> list[str]:
     """Every kind a document may name, objects first."""
-    return [*OBJECT_KINDS, *TABLE_KINDS]
+    return [*OBJECT_KINDS, TABLE.name]
 
 
 def prunable() -> list[str]:
@@ -32,7 +33,7 @@ def prunable() -> list[str]:
 @contextmanager
 def registered(kind: ObjectKind) -> Iterator[ObjectKind]:
     """A kind added for a while (tests; a plugin would add it once at start-up)."""
-    if kind.name in OBJECT_KINDS or kind.name in TABLE_KINDS:
+    if kind.name in names():
         raise ValueError(f"kind {kind.name} is already registered")
     OBJECT_KINDS[kind.name] = kind
     try:

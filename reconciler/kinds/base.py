@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from reconciler.documents import Document
 from reconciler.model import FieldChange, Governance, Location, Problem, Severity
-from reconciler.schemas import field_path
 
 if TYPE_CHECKING:
+    from reconciler.documents import Document
     from reconciler.hygiene.report import TagKey, ValueList
     from reconciler.model import CustomPropertiesChange, CustomPropertiesTable
 
@@ -114,6 +113,8 @@ class DocumentCheck:
         return Location(self.doc.file, line, column)
 
     def field(self, path: DocPath) -> str:
+        from reconciler.schemas import field_path
+
         return field_path(self.doc.data, path)
 
     def add(

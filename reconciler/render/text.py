@@ -271,7 +271,7 @@ def custom_properties_lines(
         return []
     from reconciler import kinds  # here, not at the top: show need not load the kinds
 
-    (table,) = kinds.TABLE_KINDS.values()  # the one table a plan may upload
+    table = kinds.TABLE
     rows = plural(cp.rows, "row")
     if cp.status == "sync":
         head = _paint("~ sync", _YELLOW, color)
