@@ -16,12 +16,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- BEGIN GENERATED: do not edit; run python tests/docgen.py -->"
 END = "<!-- END GENERATED -->"
-SCHEMAS = [
-    ("TaggingPolicy", "tagging-policy.schema.json"),
-    ("Guardrail", "guardrail.schema.json"),
-    ("CustomProperties", "custom-properties.schema.json"),
-    ("reconciler.yaml", "config.schema.json"),
-]
+
+
+def _schemas() -> list[tuple[str, str]]:
+    """(title, schema file) of every kind, as the registry lists them, then the config."""
+    from reconciler import kinds
+
+    documents = [*kinds.OBJECT_KINDS.values(), kinds.TABLE]
+    return [
+        *((kind.name, kind.schema) for kind in documents),
+        ("reconciler.yaml", kinds.CONFIG_SCHEMA),
+    ]
 
 
 def _type(schema: dict[str, Any]) -> str:
@@ -67,7 +72,7 @@ def _rows(schema: dict[str, Any], prefix: str, required: set[str]) -> list[str]:
 
 def format_reference() -> str:
     out = []
-    for title, file in SCHEMAS:
+    for title, file in _schemas():
         schema = json.loads((ROOT / "schemas" / file).read_text())
         out.append(f"### {title}\n")
         out.append(f"{schema['description']}\n")

@@ -1,5 +1,5 @@
 """``reconciler github``: the plan comment, the drift issue, the apply report and artifacts,
-against a fake GitHub REST API on 127.0.0.1 (tests/fakegithub.py)."""
+against a fake GitHub REST API on 127.0.0.1 (tests/helpers/fakegithub.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from reconciler.model import Change, FieldChange, Plan, Ref, Unmanaged
 from reconciler.render import github as render
 from reconciler.render import markdown
 from reconciler.settings import Secret
-from tests.fakegithub import FakeGitHub, serve
+from tests.helpers.fakegithub import FakeGitHub, serve
 from tests.helpers.markdown_safety import assert_safe
 from tests.helpers.plans import HOSTILE_NAMES, hostile_plan
 

@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.documents import Ambiguous, LoadError, load_documents
 from reconciler.kinds import CONFIG_SCHEMA, OBJECT_KINDS, TABLE
-from reconciler.schemas import is_valid, validator
+from reconciler.schemas import is_valid, load_schema, validator
 
 ROOT = Path(__file__).resolve().parent.parent
 WRONG: list[Any] = [
@@ -80,3 +80,12 @@ def test_both_validators_agree() -> None:
 def test_booleans_are_not_numbers(value: bool) -> None:
     doc = {"kind": "Guardrail", "name": "G", "scope": "PROJECT", "totalThreshold": value}
     assert not is_valid(OBJECT_KINDS["Guardrail"].schema, doc)
+
+
+def test_the_config_schema_file_lists_the_kinds_prune_accepts() -> None:
+    """Editors read the file; reconciler derives it from the registry: the two agree."""
+    from reconciler.config import config_schema, prune_enum
+    from reconciler.kinds import prunable
+
+    assert prune_enum(load_schema(CONFIG_SCHEMA)) == prunable()
+    assert config_schema() == CONFIG_SCHEMA

@@ -25,8 +25,8 @@ import yaml
 
 from reconciler.render import markdown
 from reconciler.sandbox.embedded import embedded
-from tests.fakegithub import FakeGitHub, serve
 from tests.helpers import forkserver
+from tests.helpers.fakegithub import FakeGitHub, serve
 from tests.helpers.workflow_runner import JobResult, World, run_workflow, unzip
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -35,7 +35,7 @@ from typing import Any
 
 import yaml
 
-from tests.fakegithub import FakeGitHub
+from tests.helpers.fakegithub import FakeGitHub
 
 # --- expressions -------------------------------------------------------------------------------
 
