@@ -22,9 +22,9 @@ def _schemas() -> list[tuple[str, str]]:
     """(title, schema file) of every kind, as the registry lists them, then the config."""
     from reconciler import kinds
 
-    documents = [*kinds.OBJECT_KINDS.values(), kinds.TABLE]
     return [
-        *((kind.name, kind.schema) for kind in documents),
+        *((kind.name, kind.schema) for kind in kinds.OBJECT_KINDS.values()),
+        (kinds.TABLE.name, kinds.TABLE.schema),
         ("reconciler.yaml", kinds.CONFIG_SCHEMA),
     ]
 

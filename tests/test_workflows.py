@@ -163,7 +163,14 @@ def reconciler_command(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
     }
     with (directory / "server.log").open("w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "tests.helpers.forkserver", "serve", str(socket_path)],
+            [
+                sys.executable,
+                "-m",
+                "tests.helpers.forkserver",
+                "serve",
+                str(socket_path),
+                str(ROOT / "examples"),
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,

@@ -8,7 +8,7 @@ passed over a Unix socket), then runs ``reconciler/__main__.py`` as ``python -m 
 does. The client, which the action's shim executes, forwards SIGINT, SIGTERM and SIGHUP to
 that child and exits as it did.
 
-    python -m tests.helpers.forkserver serve SOCKET          # prints "ready" once it listens
+    python -m tests.helpers.forkserver serve SOCKET [DIR...]  # prints "ready" once it listens
     python -I -S tests/helpers/forkserver.py SOCKET ARGS...  # a client: the standard library only
 
 Only the standard library is imported at the top: the client must start in milliseconds.
@@ -77,8 +77,8 @@ def client(socket_path: str, args: list[str]) -> NoReturn:
 # --- the server ---------------------------------------------------------------------------------
 
 
-def serve(socket_path: str) -> NoReturn:
-    _warm_up()
+def serve(socket_path: str, *warm: str) -> NoReturn:
+    _warm_up(warm)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)
     listener.listen(64)
@@ -96,16 +96,22 @@ def serve(socket_path: str) -> NoReturn:
         conn.close()
 
 
-def _warm_up() -> None:
-    """Import every module of the package (but ``__main__``), and so what they import."""
+def _warm_up(directories: tuple[str, ...]) -> None:
+    """Import every module of the package (but ``__main__``), and so what they import; then
+    validate ``directories``, which fills what a command computes once per process (compiled
+    schemas, the kinds registry), as it is filled for the in-process tests of the suite."""
     import importlib
     import pkgutil
 
     import reconciler
+    from reconciler.cli import main
 
     for module in pkgutil.walk_packages(reconciler.__path__, "reconciler."):
         if module.name != "reconciler.__main__":
             importlib.import_module(module.name)
+    for directory in directories:  # whatever it finds: the commands will find it again
+        out = io.StringIO()
+        main(["validate", directory], stdout=out, stderr=out, env={}, cwd=Path(directory))
 
 
 def _handle(conn: socket.socket) -> None:
@@ -197,5 +203,5 @@ def _run(command: dict[str, Any], fds: list[int]) -> NoReturn:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["serve"]:
-        serve(sys.argv[2])
+        serve(sys.argv[2], *sys.argv[3:])
     client(sys.argv[1], sys.argv[2:])
