@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -62,7 +63,9 @@ VALUES = st.recursive(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(st.dictionaries(KEYS, VALUES, max_size=6))
-def test_validation_of_any_document_ends_in_located_problems(tmp_path: Path, doc: dict) -> None:
+def test_validation_of_any_document_ends_in_located_problems(
+    tmp_path: Path, doc: dict[str, Any]
+) -> None:
     import yaml
 
     (tmp_path / "p.yaml").write_text(yaml.safe_dump(doc))
