@@ -1,4 +1,5 @@
-"""reconciler github comment|drift-issue|apply-report|download: the GitHub Actions side.
+"""reconciler github comment|drift-issue|apply-report|download|pull-request: the GitHub Actions
+side.
 
 Each reads the job's environment (``GITHUB_API_URL``, ``GITHUB_REPOSITORY``, ``GITHUB_TOKEN``
 given to the step, ``GITHUB_EVENT_PATH``, ``GITHUB_SHA``) and, where a later step needs them,
@@ -8,6 +9,7 @@ appends outputs to ``GITHUB_OUTPUT``.
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,10 @@ from reconciler.errors import UsageError
 if TYPE_CHECKING:
     from reconciler.model import Plan
 
-HELP = "GitHub Actions: the pull-request plan comment, the drift issue, the apply report"
+HELP = (
+    "GitHub Actions: the pull-request plan comment, the drift issue, the apply report, the "
+    "pull workflow's pull request"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,6 +88,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--missing-ok", action="store_true", help="no such artifact yet is not an error"
     )
     _global_flags(download)
+    pulls = sub.add_parser(
+        "pull-request",
+        help="open, update or close the one pull request of a branch (the pull workflow)",
+        description="Make sure exactly one open pull request from BRANCH into BASE exists, with "
+        "TITLE and the body of FILE: opened if there is none, edited if its title or body "
+        "differ, left alone if they are equal. With --close, close the open pull request from "
+        "BRANCH, if any, after posting --comment. It is found by its head branch, never "
+        "twice. Prints one line: opened #N URL, updated #N, unchanged #N, closed #N or none. "
+        "The token (GITHUB_TOKEN) needs contents: write and pull-requests: write.",
+    )
+    pulls.add_argument(
+        "--branch", metavar="BRANCH", required=True, help="the head branch (of this repository)"
+    )
+    pulls.add_argument(
+        "--base",
+        metavar="BASE",
+        help="the branch to merge into (default: the repository's default branch, or "
+        "GITHUB_REF_NAME); with --close, only pull requests into BASE",
+    )
+    pulls.add_argument("--title", metavar="TITLE", help="the title (required unless --close)")
+    pulls.add_argument(
+        "--body-file",
+        metavar="FILE",
+        help="the body, e.g. the output of pull --format markdown (required unless --close)",
+    )
+    pulls.add_argument(
+        "--close", action="store_true", help="close the open pull request from BRANCH, if any"
+    )
+    pulls.add_argument(
+        "--comment", metavar="TEXT", help="with --close: a comment posted before closing"
+    )
+    _global_flags(pulls)
 
 
 def _global_flags(parser: argparse.ArgumentParser) -> None:
@@ -122,7 +159,19 @@ class DownloadParams:
     missing_ok: bool
 
 
-Params = CommentParams | DriftIssueParams | ApplyReportParams | DownloadParams
+@dataclass(frozen=True)
+class PullRequestParams:
+    branch: str
+    base: str | None
+    title: str | None  # None with close
+    body_file: str | None  # None with close
+    close: bool
+    comment: str | None
+
+
+Params = CommentParams | DriftIssueParams | ApplyReportParams | DownloadParams | PullRequestParams
+
+_BRANCH = re.compile(r"(?![-/.])(?!.*(?:\.\.|//|@\{|\.lock(?:/|$)))[A-Za-z0-9._/@+-]+(?<![/.])")
 
 
 def from_args(args: argparse.Namespace) -> Params:
@@ -135,8 +184,39 @@ def from_args(args: argparse.Namespace) -> Params:
         return ApplyReportParams(
             events=args.events, exit_code=args.exit_code, dir=args.dir, comment=args.comment
         )
+    if command == "pull-request":
+        return _pull_request_params(args)
     return DownloadParams(
         name=args.name, into=args.into, branch=args.branch, missing_ok=args.missing_ok
+    )
+
+
+def _pull_request_params(args: argparse.Namespace) -> PullRequestParams:
+    for flag, value in (("--branch", args.branch), ("--base", args.base)):
+        if value is not None and not _BRANCH.fullmatch(value):
+            raise UsageError(f"{flag}: {value!r} is not a branch name")
+    if args.close:
+        given = [f for f, v in (("--title", args.title), ("--body-file", args.body_file)) if v]
+        if given:
+            raise UsageError(f"--close takes no {' or '.join(given)}: it closes, it does not edit")
+    else:
+        missing = [
+            f for f, v in (("--title", args.title), ("--body-file", args.body_file)) if not v
+        ]
+        if missing:
+            are = "is" if len(missing) == 1 else "are"
+            raise UsageError(f"{' and '.join(missing)} {are} required unless --close")
+        if args.comment is not None:
+            raise UsageError("--comment goes with --close")
+        if not args.title.strip():
+            raise UsageError("--title is empty")
+    return PullRequestParams(
+        branch=args.branch,
+        base=args.base,
+        title=args.title.strip() if args.title else None,
+        body_file=args.body_file,
+        close=args.close,
+        comment=args.comment or None,
     )
 
 
@@ -151,6 +231,8 @@ def execute(params: Params, ctx: Context) -> int:
         return _drift_issue(params, ctx)
     if isinstance(params, ApplyReportParams):
         return _apply_report(params, ctx)
+    if isinstance(params, PullRequestParams):
+        return _pull_request(params, ctx)
     return _download(params, ctx)
 
 
@@ -293,6 +375,59 @@ def _download(params: DownloadParams, ctx: Context) -> int:
     )
     _set_outputs(ctx.env, {"found": "true", "run-id": str(artifact.run_id)})
     return 0
+
+
+def _pull_request(params: PullRequestParams, ctx: Context) -> int:
+    from reconciler.github import actions, pulls
+
+    body = None if params.body_file is None else _read_body(params.body_file, ctx)
+    with actions.from_env(ctx.env) as gh:
+        if params.close:
+            closed = pulls.close_pull_request(
+                gh, branch=params.branch, base=params.base, comment=params.comment or ""
+            )
+            numbers = [f"#{o.number}" for o in closed]
+            print(f"closed {' '.join(numbers)}" if closed else "none", file=ctx.stdout)
+            _set_outputs(
+                ctx.env,
+                {
+                    "action": "closed" if closed else "none",
+                    "number": " ".join(str(o.number) for o in closed),
+                    "url": " ".join(o.url for o in closed),
+                },
+            )
+            return 0
+        assert params.title is not None and body is not None
+        base = params.base or pulls.default_branch(gh) or ctx.env.get("GITHUB_REF_NAME", "")
+        if not base:
+            raise UsageError("no base branch: pass --base BRANCH")
+        outcome = pulls.ensure_pull_request(
+            gh, branch=params.branch, base=base, title=params.title, body=body
+        )
+    line = f"{outcome.action} #{outcome.number}"
+    print(f"{line} {outcome.url}" if outcome.action == "opened" else line, file=ctx.stdout)
+    _set_outputs(
+        ctx.env,
+        {"action": outcome.action, "number": str(outcome.number), "url": outcome.url},
+    )
+    return 0
+
+
+def _read_body(name: str, ctx: Context) -> str:
+    from reconciler.errors import InputError
+    from reconciler.github.comments import BODY_LIMIT
+
+    try:
+        body = (ctx.cwd / name).read_text(encoding="utf-8").rstrip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{name}: cannot read the body ({exc})") from None
+    if not body:
+        raise InputError(f"{name}: the body is empty (did the step that writes it fail?)")
+    if len(body) > BODY_LIMIT:
+        raise InputError(
+            f"{name}: {len(body):,} characters, over GitHub's {BODY_LIMIT:,} for a pull request"
+        )
+    return body
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -2,12 +2,23 @@
 
 It keeps what the flows touch: issues and pull requests (one numbering), their comments,
 labels, the pull requests of a commit, workflow runs and their artifacts (the archive answered
-by a redirect to "storage" that refuses a token, as the real storage does). Lists are paginated
-with ``Link`` headers and a small page size, so one pull request easily has several pages.
+by a redirect to "storage" that refuses a token, as the real storage does), the repository's
+default branch, and pull requests opened, listed (``head``, ``base``, ``state``), edited and
+closed through the pulls API: a second open one from the same head into the same base is a 422
+"A pull request already exists", as on GitHub. With ``git_dir`` (a bare repository, the
+workflow tests' origin) a new pull request's branches must exist there and differ, and its head
+commit follows its branch. Lists are paginated with ``Link`` headers and a small page size, so
+one pull request easily has several pages.
+
+Tokens: ``token`` (the job's GITHUB_TOKEN, acting as github-actions[bot]) and any added with
+``add_token`` (a GitHub App's or a person's); each request records who made it, and what it
+makes (a pull request, a comment) is theirs.
 
 ``fail(method, pattern, status, ...)`` scripts answers: 404, 403, secondary rate limits with
 ``Retry-After`` or ``x-ratelimit-reset``, 5xx, and ``after=True`` (do the work, then answer
-with the error: a POST whose answer is lost). Every request is recorded.
+with the error: a POST whose answer is lost). ``before(method, pattern, action)`` runs
+``action`` just before the next matching request is handled: another client's work in between
+(a race). Every request is recorded.
 """
 
 from __future__ import annotations
@@ -15,12 +26,14 @@ from __future__ import annotations
 import io
 import itertools
 import re
+import subprocess
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -44,12 +57,20 @@ class Fault:
 
 
 @dataclass
+class Hook:
+    method: str
+    pattern: re.Pattern[str]
+    action: Callable[[], object]
+
+
+@dataclass
 class Recorded:
     method: str
     path: str
     query: str
     authorized: bool
     status: int = 0
+    login: str = ""  # whose token it carried
 
 
 @dataclass
@@ -65,14 +86,20 @@ class State:
 
 class FakeGitHub:
     REPO_ID = 1001
+    ACTIONS_BOT = "github-actions[bot]"
 
     def __init__(self, repository: str = "acme/policies", token: str = "ghs_" + "f" * 36) -> None:
         self.repository = repository
+        self.owner = repository.split("/", 1)[0]
         self.token = token
+        self.tokens = {token: self.ACTIONS_BOT}  # token -> login
+        self.default_branch = "main"
+        self.git_dir: Path | None = None  # a bare repository that holds the branches
         self.page_size = 2  # per_page is capped at this: pagination shows up with few items
         self.state = State()
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
+        self.hooks: list[Hook] = []
         self.url = ""
         self._ids = itertools.count(9001)
         self._numbers = itertools.count(1)
@@ -95,6 +122,52 @@ class FakeGitHub:
             "merged_at": None,
         }
         return number
+
+    def add_token(self, token: str, login: str) -> None:
+        """Another token GitHub accepts: a GitHub App's (``name[bot]``) or a person's."""
+        self.tokens[token] = login
+
+    def open_pull(
+        self,
+        branch: str,
+        *,
+        base: str = "main",
+        title: str = "",
+        body: str = "",
+        login: str = "someone",
+        head_repository: str | None = None,
+    ) -> int:
+        """A pull request from ``branch`` (of this repository, or of ``head_repository``)."""
+        number = next(self._numbers)
+        head_repo = head_repository or self.repository
+        self.state.issues[number] = {
+            "number": number,
+            "pull_request": {"url": f"{self.url}/repos/{self.repository}/pulls/{number}"},
+            "state": "open",
+            "title": title or f"PR {number}",
+            "body": body,
+            "labels": [],
+            "head": {
+                "ref": branch,
+                "label": f"{head_repo.split('/', 1)[0]}:{branch}",
+                "sha": self._branch_sha(branch) if head_repo == self.repository else "b" * 40,
+                "repo": {"full_name": head_repo},
+            },
+            "base": {"ref": base, "repo": {"full_name": self.repository}},
+            "user": {"login": login, "type": "Bot" if login.endswith("[bot]") else "User"},
+            "merged_at": None,
+            "updated_at": f"2026-01-01T01:{number % 60:02d}:00Z",
+            "html_url": f"https://github.example/{self.repository}/pull/{number}",
+        }
+        return number
+
+    def pulls(self, *, state: str = "all") -> list[dict[str, Any]]:
+        """The pull requests opened through the pulls API or ``open_pull``, oldest first."""
+        return [
+            i
+            for _, i in sorted(self.state.issues.items())
+            if "base" in i and (state == "all" or i["state"] == state)
+        ]
 
     def merge(self, number: int, merge_sha: str) -> None:
         pr = self.state.issues[number]
@@ -171,12 +244,19 @@ class FakeGitHub:
         message: str = "",
         times: int = 1,
         after: bool = False,
+        errors: list[dict[str, Any]] | None = None,
     ) -> None:
         """The next ``times`` matching requests get ``status`` (``after``: once done)."""
-        body = {"message": message or _REASONS.get(status, "error")}
+        body: dict[str, Any] = {"message": message or _REASONS.get(status, "error")}
+        if errors is not None:
+            body["errors"] = errors
         self.faults.append(
             Fault(method, re.compile(pattern), status, headers or {}, body, times, after)
         )
+
+    def before(self, method: str, pattern: str, action: Callable[[], object]) -> None:
+        """Run ``action`` just before the next request that matches is handled (once)."""
+        self.hooks.append(Hook(method, re.compile(pattern), action))
 
     def sent(self, method: str, pattern: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and re.search(pattern, r.path)]
@@ -187,6 +267,11 @@ class FakeGitHub:
         app = Flask("fake-github")
         repo = re.escape(self.repository)
         routes: list[tuple[str, re.Pattern[str], Any]] = [
+            ("GET", re.compile(rf"/repos/{repo}"), self._repository),
+            ("GET", re.compile(rf"/repos/{repo}/pulls"), self._list_pulls),
+            ("POST", re.compile(rf"/repos/{repo}/pulls"), self._add_pull),
+            ("GET", re.compile(rf"/repos/{repo}/pulls/(\d+)"), self._get_pull),
+            ("PATCH", re.compile(rf"/repos/{repo}/pulls/(\d+)"), self._edit_pull),
             ("GET", re.compile(rf"/repos/{repo}/issues/(\d+)/comments"), self._list_comments),
             ("POST", re.compile(rf"/repos/{repo}/issues/(\d+)/comments"), self._add_comment),
             ("PATCH", re.compile(rf"/repos/{repo}/issues/comments/(\d+)"), self._edit_comment),
@@ -213,9 +298,18 @@ class FakeGitHub:
     def _dispatch(self, routes: list[tuple[str, re.Pattern[str], Any]]) -> Response:
         path = request.path
         auth = request.headers.get("Authorization", "")
-        authorized = auth in (f"Bearer {self.token}", f"token {self.token}")
+        scheme, _, token = auth.partition(" ")
+        login = self.tokens.get(token, "") if scheme in ("Bearer", "token") else ""
+        authorized = bool(login)
         record = Recorded(request.method, path, request.query_string.decode(), authorized)
+        record.login = login
         self.requests.append(record)
+        hook = next(
+            (h for h in self.hooks if h.method == request.method and h.pattern.search(path)), None
+        )
+        if hook is not None:
+            self.hooks.remove(hook)
+            hook.action()
         fault = next(
             (
                 f
@@ -282,7 +376,10 @@ class FakeGitHub:
         if len(body) > BODY_LIMIT:
             return _too_long(), 422, {}
         comment_id = self.add_comment(int(number), body, bot=True)
-        return self.state.comments[comment_id], 201, {}
+        comment = self.state.comments[comment_id]
+        login = self.requests[-1].login
+        comment["user"] = {"login": login, "type": "Bot" if login.endswith("[bot]") else "User"}
+        return comment, 201, {}
 
     def _edit_comment(self, comment_id: str) -> tuple[Any, int, dict[str, str]]:
         comment = self.state.comments.get(int(comment_id))
@@ -352,6 +449,112 @@ class FakeGitHub:
         numbers = self.state.commit_pulls.get(sha, [])
         return [self.state.issues[n] for n in numbers], 200, {}
 
+    # --- the repository and its pull requests ---
+
+    def _repository(self) -> tuple[Any, int, dict[str, str]]:
+        return (
+            {
+                "id": self.REPO_ID,
+                "full_name": self.repository,
+                "default_branch": self.default_branch,
+                "html_url": f"https://github.example/{self.repository}",
+            },
+            200,
+            {},
+        )
+
+    def _git(self, *args: str) -> subprocess.CompletedProcess[str]:
+        assert self.git_dir is not None
+        return subprocess.run(
+            ["git", "--git-dir", str(self.git_dir), *args], capture_output=True, text=True
+        )
+
+    def _branch_sha(self, branch: str) -> str | None:
+        """The branch's commit in ``git_dir`` (None: no such branch); without one, a made-up
+        commit."""
+        if self.git_dir is None:
+            return "0" * 40
+        found = self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
+        return found.stdout.strip() if found.returncode == 0 else None
+
+    def _pull_view(self, pull: dict[str, Any]) -> dict[str, Any]:
+        """As GitHub shows it: the head commit is where its branch is now."""
+        if self.git_dir is not None and pull["head"]["repo"]["full_name"] == self.repository:
+            pull["head"]["sha"] = self._branch_sha(pull["head"]["ref"]) or pull["head"]["sha"]
+        return pull
+
+    def _list_pulls(self) -> tuple[Any, int, dict[str, str]]:
+        state = request.args.get("state", "open")
+        head = request.args.get("head")
+        base = request.args.get("base")
+        items = [
+            self._pull_view(p)
+            for p in reversed(self.pulls())  # newest first, as GitHub sorts by default
+            if (state == "all" or p["state"] == state)
+            and (head is None or p["head"]["label"] == head)
+            and (base is None or p["base"]["ref"] == base)
+        ]
+        chunk, headers = self._page(items)
+        return chunk, 200, headers
+
+    def _get_pull(self, number: str) -> tuple[Any, int, dict[str, str]]:
+        pull = self.state.issues.get(int(number))
+        if pull is None or "base" not in pull:
+            return {"message": "Not Found"}, 404, {}
+        return self._pull_view(pull), 200, {}
+
+    def _add_pull(self) -> tuple[Any, int, dict[str, str]]:
+        data = request.get_json(silent=True) or {}
+        for key in ("title", "head", "base"):
+            if not isinstance(data.get(key), str) or not data[key]:
+                return _invalid(key, "missing_field"), 422, {}
+        if len(data.get("body") or "") > BODY_LIMIT:
+            return _too_long(), 422, {}
+        owner, _, branch = data["head"].rpartition(":")
+        if owner not in ("", self.owner):
+            return _invalid("head", "invalid"), 422, {}
+        base = data["base"]
+        head_sha, base_sha = self._branch_sha(branch), self._branch_sha(base)
+        if head_sha is None:
+            return _invalid("head", "invalid"), 422, {}
+        if base_sha is None:
+            return _invalid("base", "invalid"), 422, {}
+        for pull in self.pulls(state="open"):
+            if pull["head"]["label"] == f"{self.owner}:{branch}" and pull["base"]["ref"] == base:
+                message = f"A pull request already exists for {self.owner}:{branch}."
+                return _custom(message), 422, {}
+        if self.git_dir is not None:
+            ahead = self._git("rev-list", "--count", f"{base_sha}..{head_sha}").stdout.strip()
+            if ahead == "0":
+                return _custom(f"No commits between {base} and {branch}"), 422, {}
+        number = self.open_pull(
+            branch,
+            base=base,
+            title=data["title"],
+            body=data.get("body") or "",
+            login=self.requests[-1].login,
+        )
+        return self.state.issues[number], 201, {}
+
+    def _edit_pull(self, number: str) -> tuple[Any, int, dict[str, str]]:
+        pull = self.state.issues.get(int(number))
+        if pull is None or "base" not in pull:
+            return {"message": "Not Found"}, 404, {}
+        data = request.get_json(silent=True) or {}
+        if len(data.get("body") or "") > BODY_LIMIT:
+            return _too_long(), 422, {}
+        if "base" in data:
+            if self._branch_sha(data["base"]) is None:
+                return _invalid("base", "invalid"), 422, {}
+            pull["base"]["ref"] = data["base"]
+        if data.get("state") not in (None, "open", "closed"):
+            return _invalid("state", "invalid"), 422, {}
+        for key in ("title", "body", "state"):
+            if key in data:
+                pull[key] = data[key]
+        pull["edits"] = pull.get("edits", 0) + 1
+        return self._pull_view(pull), 200, {}
+
     def _artifacts(self) -> tuple[Any, int, dict[str, str]]:
         name = request.args.get("name")
         items = [
@@ -393,6 +596,20 @@ def _too_long() -> dict[str, Any]:
     return {
         "message": "Validation Failed",
         "errors": [{"message": "body is too long (maximum is 65536 characters)"}],
+    }
+
+
+def _invalid(field: str, code: str) -> dict[str, Any]:
+    return {
+        "message": "Validation Failed",
+        "errors": [{"resource": "PullRequest", "field": field, "code": code}],
+    }
+
+
+def _custom(message: str) -> dict[str, Any]:
+    return {
+        "message": "Validation Failed",
+        "errors": [{"resource": "PullRequest", "code": "custom", "message": message}],
     }
 
 
