@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-Severity = Literal["error", "warning"]
+# "note": information (what a where filter kept); never counted, never an error under --strict
+Severity = Literal["error", "warning", "note"]
 
 
 @dataclass(frozen=True, order=True)

@@ -64,8 +64,8 @@ def execute(params: ValidateParams, ctx: Context) -> int:
         )
     problems = prepared.problems
     strict = params.strict
-    errors = sum(1 for p in problems if render.severity(p, strict) == "error")
-    warnings = len(problems) - errors
+    levels = Counter(render.severity(p, strict) for p in problems)
+    errors, warnings = levels["error"], levels["warning"]  # notes are printed, never counted
     counts = Counter(r.kind for r in state.resources)
     if state.custom_properties is not None:
         table = kinds.TABLE

@@ -13,11 +13,14 @@ PathDisplay = Callable[[Path], str]
 
 
 def severity(problem: Problem, strict: bool) -> str:
-    return "error" if strict else problem.severity
+    """``--strict`` makes warnings errors; a note stays a note (it reports, it never fails)."""
+    if strict and problem.severity == "warning":
+        return "error"
+    return problem.severity
 
 
 def line(problem: Problem, show: PathDisplay, strict: bool = False) -> str:
-    """``file.yaml:LINE:COL: Kind "name": field.path: message``; warnings say so."""
+    """``file.yaml:LINE:COL: Kind "name": field.path: message``; warnings and notes say so."""
     parts = []
     loc = problem.location
     if loc is not None:
@@ -25,8 +28,9 @@ def line(problem: Problem, show: PathDisplay, strict: bool = False) -> str:
         if loc.line:
             where += f":{loc.line}:{loc.column}"
         parts.append(where)
-    if severity(problem, strict) == "warning":
-        parts.append("warning")
+    level = severity(problem, strict)
+    if level != "error":
+        parts.append(level)
     if problem.kind:
         parts.append(
             f'{problem.kind} "{problem.name}"' if problem.name is not None else problem.kind
