@@ -7,10 +7,11 @@ CSV is RFC 4180 (the csv module, strict), UTF-8 with the BOM stripped.
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,13 +21,17 @@ MAX_DATA_BYTES = 64 * 1024 * 1024
 
 
 class DataError(Exception):
-    """A problem with a data file: ``line`` 0 means the reference itself is wrong."""
+    """A problem with a data file: ``line`` 0 means the reference itself is wrong, and ``key``
+    then names the key of the reference at fault (``("column",)``, ``("where", "status")``)."""
 
-    def __init__(self, message: str, file: Path | None = None, line: int = 0) -> None:
+    def __init__(
+        self, message: str, file: Path | None = None, line: int = 0, key: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.file = file
         self.line = line
+        self.key = key
 
 
 def resolve_inside(root: Path, yaml_file: Path, relative: str) -> Path:
@@ -63,6 +68,16 @@ def _no_lines() -> list[int]:
     return []
 
 
+@dataclass(frozen=True)
+class Unmatched:
+    """A value of a ``where`` condition that no row holds, and the closest one that some does."""
+
+    column: str
+    value: str
+    hint: str | None
+    negate: bool  # of a ``not``: the condition drops nothing, rather than keeps nothing
+
+
 @dataclass
 class Values:
     """Values read from a file, with what was dropped on the way."""
@@ -72,6 +87,29 @@ class Values:
     empty_lines: list[int] = field(default_factory=list)
     # The line of each of ``values``, computed only when called (a message needs it).
     lines: Callable[[], list[int]] = field(default=_no_lines, repr=False)
+    rows: int = 0  # data rows of a CSV (lines of a TXT) read, before any filter
+    dropped: int = 0  # rows that a ``where`` filter dropped; ``rows - dropped`` were kept
+    unmatched: list[Unmatched] = field(default_factory=list)  # values of ``where``: typos?
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """One condition of ``where``: the CSV rows whose ``column`` is one of ``values`` (or, with
+    ``negate``, none of them). Case and surrounding white space of the cell are ignored."""
+
+    column: str
+    values: tuple[str, ...]
+    negate: bool = False
+
+    @property
+    def folded(self) -> frozenset[str]:
+        return frozenset(fold(v) for v in self.values)
+
+
+def fold(cell: str) -> str:
+    """How a filter compares a cell with a wanted value: ``Retired``, ``RETIRED`` and
+    ``retired `` are one value."""
+    return cell.strip().casefold()
 
 
 def _collect(values: list[str], lines: Callable[[], list[int]]) -> Values:
@@ -94,13 +132,21 @@ def _collect(values: list[str], lines: Callable[[], list[int]]) -> Values:
     return result
 
 
-def read_values(path: Path, column: str | None) -> Values:
-    """Allowed values: one per line of a ``.txt`` file, or one CSV column by its header."""
+def read_values(path: Path, column: str | None, where: Sequence[RowFilter] = ()) -> Values:
+    """Allowed values: one per line of a ``.txt`` file, or one CSV column by its header.
+
+    ``where``: only the CSV rows that meet every condition count, before repeats and empty
+    cells are looked for; the values themselves are returned exactly as written.
+    """
     text, _ = _read(path)
     suffix = path.suffix.lower()
     if suffix == ".txt":
+        if where:
+            raise DataError("is only used with a .csv file", key=("where",))
         values = text.splitlines()
-        return _collect(values, lambda: list(range(1, len(values) + 1)))
+        got = _collect(values, lambda: list(range(1, len(values) + 1)))
+        got.rows = len(values)
+        return got
     if suffix != ".csv":
         raise DataError(f"{path.name}: allowed values are read from a .csv or a .txt file")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -111,14 +157,24 @@ def read_values(path: Path, column: str | None) -> Values:
         _check_header(header, path, text)
         if column is None:
             raise DataError(
-                'a CSV file needs "column": the header of the column holding the values'
+                'a CSV file needs "column": the header of the column holding the values',
+                key=("column",),
             )
         if column not in header:
             raise DataError(
                 f'column "{column}" is not in the header of {path.name} '
-                f"(columns: {', '.join(header)})"
+                f"(columns: {', '.join(header)})",
+                key=("column",),
             )
+        for condition in where:
+            if condition.column not in header:
+                raise DataError(
+                    _unknown_column(condition.column, header, path),
+                    key=("where", condition.column),
+                )
         index, width = header.index(column), len(header)
+        if where:
+            return _filtered(reader, text, header, index, where, path)
         # One pass that keeps only the needed cell of each row: 100,000 rows in ~40 ms.
         cells = [row[index] if len(row) == width else None for row in reader if row]
     except csv.Error as exc:
@@ -126,7 +182,67 @@ def read_values(path: Path, column: str | None) -> Values:
     if None in cells:
         _parse_csv(text, path)  # raises the located error of the short or long row
     parsed = _Csv(header, [], text)
-    return _collect(cells, parsed.lines)  # type: ignore[arg-type]
+    got = _collect(cells, parsed.lines)  # type: ignore[arg-type]
+    got.rows = len(cells)
+    return got
+
+
+def _unknown_column(column: str, header: list[str], path: Path) -> str:
+    message = f'column "{column}" is not in the header of {path.name}'
+    hint = difflib.get_close_matches(column, header, n=1)
+    if not hint:  # exports change the case of headers: Status, STATUS
+        hint = [h for h in header if fold(h) == fold(column)][:1]
+    if hint:
+        return f'{message}; did you mean "{hint[0]}"?'
+    return f"{message} (columns: {', '.join(header)})"
+
+
+def _filtered(
+    reader: Iterator[list[str]],
+    text: str,
+    header: list[str],
+    index: int,
+    where: Sequence[RowFilter],
+    path: Path,
+) -> Values:
+    """The values of the rows that meet every condition of ``where`` (the reader is past the
+    header), and the values of ``where`` that no row holds."""
+    tests = [(header.index(c.column), c.folded, c.negate, set[str]()) for c in where]
+    width = len(header)
+    cells: list[str] = []
+    kept: list[int] = []  # the index of each kept row among the data rows
+    rows = 0
+    for row in reader:
+        if not row:
+            continue
+        if len(row) != width:
+            _parse_csv(text, path)  # raises the located error of the short or long row
+            raise DataError(f"row has {len(row)} fields but the header has {width}", path)
+        keep = True
+        for i, wanted, negate, seen in tests:
+            cell = fold(row[i])
+            seen.add(cell)
+            keep = keep and (cell in wanted) != negate
+        if keep:
+            cells.append(row[index])
+            kept.append(rows)
+        rows += 1
+    parsed = _Csv(header, [], text)
+
+    def lines() -> list[int]:
+        every = parsed.lines()
+        return [every[i] for i in kept]
+
+    got = _collect(cells, lines)
+    got.rows, got.dropped = rows, rows - len(kept)
+    for condition, (_, _, _, seen) in zip(where, tests, strict=True):
+        for value in condition.values:
+            if fold(value) not in seen:
+                hint = difflib.get_close_matches(fold(value), sorted(seen), n=1)
+                got.unmatched.append(
+                    Unmatched(condition.column, value, hint[0] if hint else None, condition.negate)
+                )
+    return got
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,14 @@ from reconciler.kinds.base import (
     slug,
 )
 from reconciler.model import FieldChange, Governance, Location
-from reconciler.sources import DataError, Values, read_values, resolve_inside
+from reconciler.sources import (
+    DataError,
+    RowFilter,
+    Unmatched,
+    Values,
+    read_values,
+    resolve_inside,
+)
 
 
 class TaggingPolicy:
@@ -201,24 +208,46 @@ def _values_from(
     c: DocumentCheck, path: DocPath, ref: dict[str, Any]
 ) -> tuple[Path, Values] | None:
     file, column = ref.get("file"), ref.get("column")
+    where = _row_filters(ref.get("where", {}))
     if not isinstance(file, str) or not (column is None or isinstance(column, str)):
+        return None  # the schema has said why
+    if where is None:
         return None  # the schema has said why
     try:
         target = resolve_inside(c.root, c.doc.file, file)
-        if target.suffix.lower() == ".txt" and column is not None:
-            c.error((*path, "column"), "is only used with a .csv file")
+        if target.suffix.lower() == ".txt" and (column is not None or where):
+            for key, given in (("column", column is not None), ("where", bool(where))):
+                if given:
+                    c.error((*path, key), "is only used with a .csv file")
             return None
-        got = read_values(target, column)
+        got = read_values(target, column, where)
     except DataError as exc:
         if exc.file is not None and exc.line:
             c.error(path, f"{exc.message}", at=Location(exc.file, exc.line, 1))
+        elif exc.key[:1] == ("where",):  # a filter column: point at it
+            c.error((*path, *exc.key), exc.message, on_key=len(exc.key) > 1)
         else:
-            where = (*path, "column") if "column" in exc.message else (*path, "file")
-            c.error(where, exc.message)
+            c.error((*path, *(exc.key or ("file",))), exc.message)
+        return None
+    if where and got.rows and got.dropped == got.rows:
+        rows = "the only row" if got.rows == 1 else f"all {got.rows:,} rows"
+        c.error(
+            (*path, "where"),
+            f'"{file}" holds no values: the where filter dropped {rows}'
+            + _unmatched(u for u in got.unmatched if not u.negate),
+        )
         return None
     if not got.values:
         c.error((*path, "file"), f'"{file}" holds no values')
         return None
+    if where:
+        kept = got.rows - got.dropped
+        c.add(
+            "note",
+            path,
+            f"where kept {kept:,} of {got.rows:,} rows ({got.dropped:,} dropped)"
+            + _unmatched(got.unmatched),
+        )
     if got.duplicates:
         value, first, line = got.duplicates[0]
         c.warning(
@@ -233,6 +262,38 @@ def _values_from(
             f"(first at line {got.empty_lines[0]})",
         )
     return target, got
+
+
+def _unmatched(found: Iterable[Unmatched]) -> str:
+    """Values of ``where`` that no row holds, most likely typos: "; no row has status "pilto"
+    (did you mean "pilot"?)"."""
+    return "".join(
+        f'; no row has {u.column} "{u.value}"' + (f' (did you mean "{u.hint}"?)' if u.hint else "")
+        for u in found
+    )
+
+
+def _row_filters(where: Any) -> list[RowFilter] | None:
+    """``where:`` as row filters; None when it is malformed (the schema says how)."""
+    if not isinstance(where, dict):
+        return None
+    out = []
+    for column, condition in where.items():
+        negate = isinstance(condition, dict)
+        if negate:
+            if list(condition) != ["not"]:
+                return None
+            condition = condition["not"]
+        values = [condition] if isinstance(condition, str) else condition
+        if not (
+            isinstance(column, str)
+            and isinstance(values, list)
+            and values
+            and all(isinstance(v, str) for v in values)
+        ):
+            return None
+        out.append(RowFilter(column, tuple(values), negate))
+    return out
 
 
 # --- export --------------------------------------------------------------------------------------
