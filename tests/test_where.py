@@ -327,3 +327,14 @@ def test_hygiene_findings_are_located_at_the_kept_rows(tmp_path: Path) -> None:
     )
     assert "APP-1" not in out
 
+
+def test_the_examples_read_their_export_without_the_retired_applications() -> None:
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    state = read_desired(examples)
+    (note,) = (p for p in state.problems if p.severity == "note")
+    assert note.message == "where kept 202 of 216 rows (14 dropped)"
+    assert note not in state.warnings and note not in state.errors
+    app = next(r for r in state.resources if r.name == "Application ID")
+    allowed = set(app.attributes["tags"][0]["allowedValues"])
+    assert len(allowed) == 200
+    assert {"APP-00230", "APP-01583", "APP-01677"}.isdisjoint(allowed)  # Retired, retired , RETIRED
