@@ -3,6 +3,9 @@
 Every ``/v1`` request goes through ``_enter``: the token decides the org (401 for a bad token, 404
 for a token of another org, exactly like an unknown org), then that org's faults may delay, fail or
 later drop the request. Test-only routes live under ``/_sandbox`` and take no faults or quirks.
+
+Given a ``ServiceNow`` (``servicenow.load``), the same app also serves a ServiceNow Table API under
+``/api/now`` (see ``servicenow``), with faults of its own and errors in ServiceNow's shape.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from urllib.parse import urlencode
 from flask import Flask, Response, current_app, g, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
+from reconciler.sandbox import servicenow as table_api
 from reconciler.sandbox.csvparse import parse_csv
 from reconciler.sandbox.faults import Behaviour, Controls, SpecError, parse_faults, parse_quirks
 from reconciler.sandbox.jsonapi import (
@@ -49,8 +53,14 @@ class _State:
 
 
 def create_app(
-    store: Store, *, controls: Controls | None = None, max_body_bytes: int = DEFAULT_MAX_BODY
+    store: Store,
+    *,
+    controls: Controls | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY,
+    servicenow: table_api.ServiceNow | None = None,
 ) -> Flask:
+    """The sandbox app; with ``servicenow``, it serves that Table API too (the server's faults
+    apply to it as well, with their own script and random sequence)."""
     app = Flask(__name__)
     # one byte more than allowed: a streamed (chunked) body is cut there, so _body can tell a
     # body of exactly the limit from a longer one
@@ -80,6 +90,8 @@ def create_app(
     app.add_url_rule(f"{test}/custom-properties", view_func=_read_properties, methods=["GET"])
     app.add_url_rule(f"{test}/stats", view_func=_stats, methods=["GET"])
     app.add_url_rule(f"{test}/behaviour", view_func=_behaviour, methods=["GET", "PUT", "DELETE"])
+    if servicenow is not None:
+        table_api.register(app, servicenow, faults=state.controls.server.faults)
     return app
 
 
@@ -167,6 +179,9 @@ def _present(kind: Kind, obj: StoredObject, quirks: frozenset[str]) -> dict[str,
 
 
 def _api_error(error: ApiError) -> Response:
+    if table_api.serves(request.path):  # a 404, 405 or internal error on the ServiceNow side
+        shaped = table_api.TableApiError(error.status, str(error), headers=error.headers)
+        return table_api.error_response(shaped)
     body, mimetype = render_error(error, g.get("quirks", frozenset()))
     response = Response(body, error.status, content_type=mimetype)
     response.headers.update(error.headers)
