@@ -1,12 +1,14 @@
 """reconciler sandbox serve|token: the local stand-in for the Infracost Cloud API.
 
 serve [--db PATH] [--host 127.0.0.1] [--port 8787] [--faults SPEC] [--quirks LIST]
+      [--servicenow-table NAME=FILE.csv ...]
 token --org SLUG [--db PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import secrets
 import signal
 import threading
 from dataclasses import dataclass
@@ -19,10 +21,14 @@ from reconciler.errors import UsageError
 
 if TYPE_CHECKING:  # the sandbox (Flask) is imported only when a sub-command runs
     from reconciler.sandbox.faults import Behaviour
+    from reconciler.sandbox.servicenow import ServiceNow
 
 HELP = "run the local sandbox API (serve) or make a token for one of its orgs (token)"
 DEFAULT_DB = Path(".reconciler") / "sandbox.db"
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+SERVICENOW_USER = "SERVICENOW_USER"
+SERVICENOW_PASSWORD = "SERVICENOW_PASSWORD"
+DEFAULT_SERVICENOW_USER = "admin"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,6 +59,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="N",
         help="largest request body accepted (default: 8 MiB)",
+    )
+    serve.add_argument(
+        "--servicenow-table",
+        metavar="NAME=FILE.csv",
+        type=_table,
+        action="append",
+        default=[],
+        dest="servicenow_tables",
+        help="also serve a ServiceNow Table API with this table, read from a CSV file (repeatable;"
+        f" credentials: ${SERVICENOW_USER}, ${SERVICENOW_PASSWORD}, else admin and a random"
+        " password, printed)",
     )
     token = sub.add_parser(
         "token",
@@ -89,6 +106,13 @@ def _port(value: str) -> int:
     return port
 
 
+def _table(value: str) -> tuple[str, Path]:
+    name, equals, file = value.partition("=")
+    if not equals or not name.strip() or not file.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=FILE.csv, got {value!r}")
+    return name.strip(), Path(file.strip())
+
+
 @dataclass(frozen=True)
 class TokenParams:
     db: Path | None
@@ -103,6 +127,7 @@ class ServeParams:
     faults: str
     quirks: str
     max_body_bytes: int | None
+    servicenow_tables: tuple[tuple[str, Path], ...] = ()  # (table name, CSV file), in order
 
 
 def from_args(args: argparse.Namespace) -> TokenParams | ServeParams:
@@ -115,6 +140,7 @@ def from_args(args: argparse.Namespace) -> TokenParams | ServeParams:
         faults=args.faults,
         quirks=args.quirks,
         max_body_bytes=args.max_body_bytes,
+        servicenow_tables=tuple(args.servicenow_tables),
     )
 
 
@@ -155,14 +181,17 @@ def _serve(params: ServeParams, ctx: Context, db: Path) -> int:
     max_body = params.max_body_bytes if params.max_body_bytes is not None else DEFAULT_MAX_BODY
     if max_body < 1:
         raise UsageError("--max-body-bytes must be at least 1")
+    servicenow = _servicenow(params.servicenow_tables, ctx) if params.servicenow_tables else None
     db.parent.mkdir(parents=True, exist_ok=True)
     store = Store(db)
     try:
-        app = create_app(store, controls=Controls(behaviour), max_body_bytes=max_body)
+        app = create_app(
+            store, controls=Controls(behaviour), max_body_bytes=max_body, servicenow=servicenow
+        )
         server = start(app, params.host, params.port)
         try:
             print(server.url, file=ctx.stdout, flush=True)
-            _describe(ctx, server.url, db, params.host, behaviour)
+            _describe(ctx, server.url, db, params.host, behaviour, servicenow)
             _wait_for_stop()
         finally:
             server.stop()
@@ -172,10 +201,40 @@ def _serve(params: ServeParams, ctx: Context, db: Path) -> int:
     return 0
 
 
-def _describe(ctx: Context, url: str, db: Path, host: str, behaviour: Behaviour) -> None:
+def _servicenow(tables: tuple[tuple[str, Path], ...], ctx: Context) -> ServiceNow:
+    """The tables, with the credentials from the environment or admin and a random password."""
+    from reconciler.sandbox.servicenow import load
+
+    names = [name for name, _ in tables]
+    repeated = next((name for name in names if names.count(name) > 1), None)
+    if repeated is not None:
+        raise UsageError(f"--servicenow-table: table {repeated!r} given twice")
+    user = ctx.env.get(SERVICENOW_USER) or DEFAULT_SERVICENOW_USER
+    password = ctx.env.get(SERVICENOW_PASSWORD) or secrets.token_urlsafe(18)
+    return load({name: ctx.cwd / file for name, file in tables}, user=user, password=password)
+
+
+def _describe(
+    ctx: Context,
+    url: str,
+    db: Path,
+    host: str,
+    behaviour: Behaviour,
+    servicenow: ServiceNow | None = None,
+) -> None:
     err = ctx.stderr
     print(f"Sandbox API at {url}/v1 (database {ctx.display_path(db)})", file=err)
     print("Make a token: reconciler sandbox token --org SLUG; stop with Ctrl-C.", file=err)
+    if servicenow is not None:
+        tables = ", ".join(servicenow.tables)
+        print(f"ServiceNow Table API at {url}/api/now/table/ (tables: {tables})", file=err)
+        # the password is shown only when it was made here; one from the environment stays there
+        shown = (
+            f"password from ${SERVICENOW_PASSWORD}"
+            if ctx.env.get(SERVICENOW_PASSWORD)
+            else f"password {servicenow.password}"
+        )
+        print(f"ServiceNow user {servicenow.user}, {shown}", file=err)
     if behaviour.faults.describe():
         print(f"Faults: {behaviour.faults.describe()}", file=err)
     if behaviour.quirks:
