@@ -6,6 +6,8 @@
   tests; helpers read the org's write counter and its stored custom properties (test-only routes
   outside ``/v1``), see ``tests/helpers/sandbox.py``;
 - ``make_sandbox``: a factory for a private server (another body limit, server-wide faults);
+- ``servicenow`` and ``make_servicenow``: a private server of the ServiceNow Table API side, with
+  ``cmdb_ci_business_app`` (300 rows) or the tables and faults given;
 - ``http``: a session with no token that ignores proxy settings.
 
 ``REGENERATE=1`` (rewrite golden files) is refused when ``CI`` is set: see
@@ -15,7 +17,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,16 @@ import requests
 
 from reconciler.sandbox.faults import Behaviour, Controls
 from tests.helpers import golden
-from tests.helpers.sandbox import MakeSandbox, SandboxOrg, SandboxServer, local_session, serve
+from tests.helpers.sandbox import (
+    MakeSandbox,
+    MakeServiceNow,
+    SandboxOrg,
+    SandboxServer,
+    ServiceNowServer,
+    local_session,
+    serve,
+    serve_servicenow,
+)
 
 __all__ = ["MakeSandbox", "SandboxOrg", "SandboxServer"]  # still importable from here
 
@@ -78,3 +89,24 @@ def make_sandbox(tmp_path: Path) -> Iterator[MakeSandbox]:
             return serve(db, stack, controls=controls, **app_options)
 
         yield make
+
+
+@pytest.fixture
+def make_servicenow(tmp_path: Path) -> Iterator[MakeServiceNow]:
+    """Start a private ServiceNow Table API: ``make_servicenow({"cmdb_ci_business_app": path},
+    faults="script=ok,429,ok", user=..., password=..., token=...)``; default tables: the
+    ``cmdb_ci_business_app`` fixture in ``tests/cases/servicenow/``."""
+    with ExitStack() as stack:
+        numbers = itertools.count(1)
+
+        def make(tables: Mapping[str, Path] | None = None, **options: Any) -> ServiceNowServer:
+            db = tmp_path / f"servicenow-{next(numbers)}.db"
+            return serve_servicenow(db, stack, tables, **options)
+
+        yield make
+
+
+@pytest.fixture
+def servicenow(make_servicenow: MakeServiceNow) -> ServiceNowServer:
+    """A ServiceNow Table API serving ``cmdb_ci_business_app`` (300 rows, 37 retired)."""
+    return make_servicenow()

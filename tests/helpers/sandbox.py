@@ -1,22 +1,31 @@
-"""Typed handles on a sandbox served for the tests: a server, and one org of it with its token.
+"""Typed handles on a sandbox served for the tests: a server, and one org of it with its token;
+a server of the ServiceNow Table API side, with its credentials.
 
-The fixtures that make them (``sandbox``, ``sandbox_org``, ``other_org``, ``make_sandbox``) are in
-``tests/conftest.py``; test modules import these classes for their annotations.
+The fixtures that make them (``sandbox``, ``sandbox_org``, ``other_org``, ``make_sandbox``,
+``servicenow``, ``make_servicenow``) are in ``tests/conftest.py``; test modules import these classes
+for their annotations.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
+from reconciler.sandbox import servicenow
 from reconciler.sandbox.app import create_app
+from reconciler.sandbox.faults import Behaviour, Controls, parse_faults
 from reconciler.sandbox.server import RunningServer, start
 from reconciler.sandbox.store import Store
+
+SERVICENOW_CASES = Path(__file__).resolve().parents[1] / "cases" / "servicenow"
+# 300 business applications (sys_id, u_app_id, name, operational_status, install_status), 37 of
+# them retired (install_status 7)
+BUSINESS_APPS = SERVICENOW_CASES / "cmdb_ci_business_app.csv"
 
 _org_numbers = itertools.count(1)
 
@@ -125,3 +134,76 @@ def serve(db: Path, stack: ExitStack, **app_options: Any) -> SandboxServer:
 
 
 MakeSandbox = Callable[..., SandboxServer]
+
+
+class ServiceNowServer:
+    """A sandbox serving the ServiceNow Table API, with the credentials it accepts.
+
+    ``session`` sends Basic auth (``user``, ``password``); ``token`` works as a bearer token.
+    """
+
+    def __init__(self, url: str, user: str, password: str, token: str | None) -> None:
+        self.url = url  # the instance, e.g. http://127.0.0.1:40123 (like https://x.service-now.com)
+        self.user = user
+        self.password = password
+        self.token = token
+        self.session = local_session()
+        self.session.auth = (user, password)
+
+    def __repr__(self) -> str:  # never show the password or the token
+        return f"ServiceNowServer({self.url!r}, user={self.user!r})"
+
+    def table_url(self, table: str, *parts: str) -> str:
+        return "/".join([f"{self.url}/api/now/table/{table}", *parts])
+
+    def get(self, table: str, *parts: str, **params: Any) -> requests.Response:
+        """``GET /api/now/table/{table}[/{sys_id}]`` with these query parameters, Basic auth."""
+        return self.session.get(self.table_url(table, *parts), params=params, timeout=10)
+
+    def set_faults(self, spec: str) -> None:
+        """The faults of the ServiceNow side (``faults`` specs, e.g. ``script=ok,429,ok``)."""
+        self._behaviour("PUT", json={"faults": spec})
+
+    def reset(self) -> None:
+        """Back to the server's faults (none unless the server was started with some)."""
+        self._behaviour("DELETE")
+
+    def _behaviour(self, method: str, **kwargs: Any) -> requests.Response:
+        url = f"{self.url}/_sandbox/servicenow/behaviour"
+        response = self.session.request(method, url, timeout=10, **kwargs)
+        assert response.ok, response.text
+        return response
+
+
+class MakeServiceNow(Protocol):
+    def __call__(
+        self,
+        tables: Mapping[str, Path] | None = None,
+        *,
+        faults: str = "",
+        user: str = "admin",
+        password: str = "sandbox-password",
+        token: str | None = "sandbox-token",
+    ) -> ServiceNowServer: ...
+
+
+def serve_servicenow(
+    db: Path,
+    stack: ExitStack,
+    tables: Mapping[str, Path] | None = None,
+    *,
+    faults: str = "",
+    user: str = "admin",
+    password: str = "sandbox-password",
+    token: str | None = "sandbox-token",
+) -> ServiceNowServer:
+    """A private server with these tables (default: ``cmdb_ci_business_app`` from BUSINESS_APPS);
+    ``faults`` is the server's spec, in force until ``set_faults`` or after ``reset``."""
+    chosen = tables if tables is not None else {"cmdb_ci_business_app": BUSINESS_APPS}
+    service = servicenow.load(chosen, user=user, password=password, token=token)
+    store = Store(db)
+    stack.callback(store.close)
+    controls = Controls(Behaviour(parse_faults(faults)))
+    server = start(create_app(store, controls=controls, servicenow=service), "127.0.0.1", 0)
+    stack.callback(server.stop)
+    return ServiceNowServer(server.url, user, password, token)
