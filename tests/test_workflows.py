@@ -39,6 +39,8 @@ PINS = {
     "actions/upload-artifact": ("ea165f8d65b6e75b540449e92b4886f43607fa02", "v4.6.2"),
     "actions/download-artifact": ("d3f86a106a0bac45b974a628896c90dbdf5c8093", "v4.3.0"),
     "actions/github-script": ("60a0d83039c74a4aee543508d2ffcb1c3799cdea", "v7.0.1"),
+    # pull.yml's GitHub App token: the commit of the tag v2.2.2 of actions/create-github-app-token
+    "actions/create-github-app-token": ("fee1f7d63c2ff003460e3d139729b119787bc349", "v2.2.2"),
 }
 GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
 

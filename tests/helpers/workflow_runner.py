@@ -8,13 +8,18 @@ Enough of GitHub's runner for this project's workflows, and no more:
 - a matrix of one list; ``run:`` steps in ``bash --noprofile --norc -eo pipefail``, with the
   env of the workflow, job and step, and ``GITHUB_OUTPUT``, ``GITHUB_ENV``,
   ``GITHUB_STEP_SUMMARY`` files per step;
+- ``continue-on-error``: a failed step leaves the job's status alone; its ``outcome`` is
+  ``failure`` and its ``conclusion`` ``success``, as on GitHub;
 - ``uses:``: ``actions/checkout`` clones the test's origin repository at the run's commit into a
-  fresh workspace; ``actions/setup-python`` does nothing (the test's Python is used);
+  fresh workspace (its ``origin`` remote is that repository: steps can push to it);
+  ``actions/setup-python`` does nothing (the test's Python is used);
   ``actions/upload-artifact`` zips its path into the fake GitHub as an artifact of this run;
-  the local composite action runs its own steps, with ``inputs``, except its install step, which
-  puts a shim of the test's reconciler where the install would (installing takes too long). The
-  shim runs ``World.reconciler``: ``python -m reconciler`` unless the test gives another command
-  (tests/test_workflows.py gives a client of tests/helpers/forkserver.py).
+  ``actions/create-github-app-token`` checks its inputs and answers ``World.app_token``, a token
+  the test gave the fake GitHub (``add_token``); the local composite action runs its own steps,
+  with ``inputs``, except its install step, which puts a shim of the test's reconciler where the
+  install would (installing takes too long). The shim runs ``World.reconciler``: ``python -m
+  reconciler`` unless the test gives another command (``warm_reconciler`` gives a client of
+  tests/helpers/forkserver.py).
 """
 
 from __future__ import annotations
@@ -28,13 +33,15 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from tests.helpers import forkserver
 from tests.helpers.fakegithub import FakeGitHub
 
 # --- expressions -------------------------------------------------------------------------------
@@ -269,6 +276,7 @@ class World:
     artifacts: dict[str, dict[str, bytes]] = field(default_factory=dict)  # last one of a name
     runs: int = 0
     reconciler: tuple[str, ...] = (sys.executable, "-m", "reconciler")  # what the shim runs
+    app_token: str = ""  # what actions/create-github-app-token answers ("": it fails)
 
 
 def _read_kv(path: Path) -> dict[str, str]:
@@ -402,21 +410,25 @@ class Job:
         context: dict[str, Any],
         outer_env: dict[str, str],
     ) -> StepResult:
+        tolerated = truthy(interpolate(step.get("continue-on-error", False), context))
         if not condition(step.get("if"), context, self.status):
             result = StepResult(name, "skipped")
         else:
+            before = self.status
             env = {**self.env, **outer_env, **self.expand_env(step.get("env"), context)}
             if "run" in step:
                 result = self.run_step(name, step["run"], env, step)
             else:
                 result = self.uses_step(name, step, context, env)
-            if result.outcome == "failure" and not step.get("continue-on-error"):
-                self.status = "failure"
+            if result.outcome == "failure":
+                self.status = before if tolerated else "failure"
         if "id" in step:
             context["steps"][step["id"]] = {
                 "outputs": result.outputs,
                 "outcome": result.outcome,
-                "conclusion": result.outcome,
+                "conclusion": "success"
+                if tolerated and result.outcome == "failure"
+                else result.outcome,
             }
         return result
 
@@ -473,6 +485,18 @@ class Job:
             return StepResult(name, "success")
         if action == "actions/setup-python":
             return StepResult(name, "success")
+        if action == "actions/create-github-app-token":
+            app_id = with_.get("app-id") or with_.get("client-id")
+            if not (app_id and with_.get("private-key")):
+                return StepResult(name, "failure", log="app-id and private-key are required")
+            if not self.world.app_token:
+                return StepResult(name, "failure", log="the app is not installed here")
+            log = f"a token of app {app_id}, " + ", ".join(
+                f"{k.removeprefix('permission-')}: {v}"
+                for k, v in sorted(with_.items())
+                if k.startswith("permission-")
+            )
+            return StepResult(name, "success", {"token": self.world.app_token}, log)
         if action == "actions/upload-artifact":
             files = _zip_path(with_["path"], self.workspace)
             if not files:
@@ -570,6 +594,43 @@ def run_workflow(
             world.runs += 1
             results.append(Job(world, job_name, job, base, entry, event_name, run_id).run())
     return results
+
+
+@contextmanager
+def warm_reconciler(directory: Path, *warm: Path) -> Iterator[tuple[str, ...]]:
+    """A warm reconciler (tests/helpers/forkserver.py) serving from ``directory``; yields what a
+    shim runs (``World.reconciler``). ``RECONCILER_TESTS_FRESH=1``: ``python -m reconciler``
+    instead, slower. ``warm``: directories validated once, to fill what commands compute once
+    per process."""
+    if os.environ.get("RECONCILER_TESTS_FRESH"):
+        yield (sys.executable, "-m", "reconciler")
+        return
+    root = Path(__file__).resolve().parents[2]
+    socket_path = directory / "socket"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "HOME": str(directory),
+    }
+    command = [sys.executable, "-m", "tests.helpers.forkserver", "serve", str(socket_path)]
+    with (directory / "server.log").open("w") as log:
+        server = subprocess.Popen(
+            [*command, *map(str, warm)],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+    assert server.stdout is not None
+    ready = server.stdout.readline()
+    assert ready == "ready\n", (directory / "server.log").read_text()
+    try:
+        yield forkserver.client_command(socket_path)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
 
 
 def unzip(data: bytes) -> dict[str, bytes]:
