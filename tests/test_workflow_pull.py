@@ -28,6 +28,7 @@ import pytest
 import yaml
 
 from tests.helpers.fakegithub import FakeGitHub, serve
+from tests.helpers.sandbox import ServiceNowServer
 from tests.helpers.workflow_runner import JobResult, World, run_workflow, warm_reconciler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -474,6 +475,8 @@ def _has_pull() -> bool:
     return "pull" in COMMANDS
 
 
+# reconciler.yaml of the test's own: whatever the examples pull, these tests pull this
+CONFIG = "org: acme\napi: sandbox\nprune: false\n"
 SOURCES = """
 sources:
   cmdb:
@@ -499,9 +502,7 @@ def _apps(*rows: tuple[str, str]) -> str:
 def test_the_real_pull_end_to_end(world: World) -> None:
     fake = world.github
     apps = [("APP-00001", "Billing API"), ("APP-00002", "Pricing API")]
-    work = world.origin.parent / "work"
-    config = (work / "examples" / "reconciler.yaml").read_text() + SOURCES
-    _commit_on_main(world, "examples/reconciler.yaml", config)
+    _commit_on_main(world, "examples/reconciler.yaml", CONFIG + SOURCES)
     _commit_on_main(
         world,
         "examples/data/business-apps.csv",
@@ -522,7 +523,7 @@ def test_the_real_pull_end_to_end(world: World) -> None:
     [pull] = fake.pulls()
     body = pull["body"]
     assert body.splitlines()[0] == MARKER
-    assert "+1 -1" in body and "APP\\-00003" in body
+    assert "+1 -1" in body and "APP-00003" in body.replace("\\", "")  # escaped or not
     head = _branch(world)
     assert head is not None
     assert _git(world.origin, "diff", "--name-only", f"{head}^", head) == (
@@ -556,3 +557,50 @@ def test_the_real_pull_end_to_end(world: World) -> None:
     assert _last_line(job, "Close the pull request") == "closed #1"
     assert fake.pulls()[0]["state"] == "closed"
     assert [c["body"] for c in fake.comments(1)] == ["The source matches main again."]
+
+
+@pytest.mark.skipif(not _has_pull(), reason="reconciler pull is not there yet")
+def test_the_real_pull_reads_servicenow_with_the_secrets(
+    world: World, servicenow: ServiceNowServer
+) -> None:
+    """An instance on 127.0.0.1 (the sandbox's ServiceNow Table API), its credentials as the
+    repository's secrets: they reach the pull, and nothing else."""
+    fake = world.github
+    config = CONFIG + (
+        "sources:\n"
+        "  cmdb:\n"
+        "    servicenow:\n"
+        f"      instance: {servicenow.url}\n"
+        "      user: {fromEnv: SERVICENOW_USER}\n"
+        "      password: {fromEnv: SERVICENOW_PASSWORD}\n"
+        "pull:\n"
+        "  - source: cmdb\n"
+        "    table: cmdb_ci_business_app\n"
+        "    query: install_status!=7\n"
+        "    fields: [u_app_id, name]\n"
+        "    file: data/business-apps.csv\n"
+    )
+    _commit_on_main(world, "examples/reconciler.yaml", config)
+
+    world.secrets.update(SERVICENOW_USER=servicenow.user, SERVICENOW_PASSWORD="wrong")
+    job = _run(world)
+    assert job.status == "failure", job.logs()
+    assert job.step("pull").outputs["exitcode"] == "1"
+    assert "401" in _output(job, "pull")
+    assert _branch(world) is None and not fake.pulls()
+
+    world.secrets["SERVICENOW_PASSWORD"] = servicenow.password
+    job = _ok(_run(world))
+    assert job.step("pull").outputs["exitcode"] == "2", job.logs()
+    assert _last_line(job, "Open or update the pull request").startswith("opened #1 ")
+    [pull] = fake.pulls()
+    assert pull["body"].splitlines()[0] == MARKER
+    head = _branch(world)
+    assert head is not None
+    rows = _git(world.origin, "show", f"{head}:examples/data/business-apps.csv").splitlines()
+    assert rows[0] == "u_app_id,name" and len(rows) == 1 + 300 - 37  # the retired left out
+    for run in world.root.iterdir():
+        for path in run.rglob("*"):
+            if path.is_file() and ".git" not in path.parts:
+                assert servicenow.password not in path.read_text(errors="replace"), path
+    assert servicenow.password not in pull["body"]
