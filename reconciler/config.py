@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import copy
+import difflib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from reconciler import kinds
 from reconciler.documents import Document, LoadError, load_documents
+from reconciler.errors import ConfigError
 from reconciler.model import Location, Problem
 from reconciler.schemas import define, field_path, load_schema, schema_errors
-from reconciler.settings import CONFIG_NAME
+from reconciler.settings import CONFIG_NAME, check_url
 
 
 @dataclass
@@ -75,8 +77,64 @@ def load_config(directory: Path) -> ConfigFile:
                     )
                 )
     if config.valid:
+        _check_pulls(config, document)
+    if config.valid:
         config.data = document.data
     return config
+
+
+def _check_pulls(config: ConfigFile, document: Document) -> None:
+    """What the schema cannot say of ``sources`` and ``pull``."""
+    assert config.path is not None
+    data = document.data
+    sources = data.get("sources") or {}
+
+    def problem(path: tuple[str | int, ...], message: str) -> None:
+        line, column = document.locate(path)
+        config.problems.append(
+            Problem(
+                "error",
+                Location(config.path or Path(), line, column),
+                message,
+                field=field_path(data, path),
+            )
+        )
+
+    for name, source in sources.items():
+        spec = source["servicenow"]
+        sandbox = str(spec["instance"]).strip().lower() == "sandbox"
+        where = ("sources", name, "servicenow")
+        if sandbox:
+            for key in ("user", "password", "token"):
+                if key in spec:
+                    problem((*where, key), "instance: sandbox takes no credentials")
+            continue
+        if spec.get("fixtures"):
+            problem((*where, "fixtures"), "only for instance: sandbox")
+        if "token" in spec and ("user" in spec or "password" in spec):
+            problem((*where, "token"), "use a token, or user and password, not both")
+        elif "token" not in spec and not ("user" in spec and "password" in spec):
+            problem(where, "needs user and password (Basic auth), or token, each {fromEnv: ...}")
+        try:
+            check_url(str(spec["instance"]), "instance")
+        except ConfigError as exc:
+            problem((*where, "instance"), str(exc))
+    files: dict[str, int] = {}
+    for i, entry in enumerate(data.get("pull") or ()):
+        name = entry["source"]
+        if name not in sources:
+            hint = difflib.get_close_matches(name, list(sources), n=1)
+            known = (
+                f'did you mean "{hint[0]}"?' if hint else f"sources: {', '.join(sources) or 'none'}"
+            )
+            problem(("pull", i, "source"), f'no source named "{name}" ({known})')
+        file = PurePosixPath(entry["file"])
+        if file.is_absolute() or ".." in file.parts:
+            problem(("pull", i, "file"), "must be a path inside the directory")
+        key = file.as_posix()
+        if key in files:
+            problem(("pull", i, "file"), f"written by pull[{files[key]}] too")
+        files.setdefault(key, i)
 
 
 def config_schema() -> str:

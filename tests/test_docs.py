@@ -21,6 +21,9 @@ NO_DEFAULT = {
     "tags": "required unless absent",
     "fromEnv": "required inside its object",
     "default": "the fallback of fromEnv is optional",
+    "user": "ServiceNow credentials: user and password, or token",
+    "password": "ServiceNow credentials: user and password, or token",
+    "token": "ServiceNow credentials: user and password, or token",
 }
 
 
