@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from reconciler import secrets
 from reconciler.errors import ConfigError
 
 DEFAULT_API = "https://api.infracost.io/v1"
@@ -74,12 +75,28 @@ def _normalize_api(value: str) -> str:
 
 
 def is_loopback(host: str) -> bool:
-    if host == "localhost":
+    """Whether ``host`` (a URL's host, as ``urlsplit`` gives it) is this machine: exactly
+    ``localhost`` or a loopback IP address; never a name that merely starts with one
+    (``localhost.evil.example``, ``127.0.0.1.nip.io``)."""
+    if host.lower() == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def shown_url(url: str) -> str:
+    """``url`` as it may be shown in a message: a user or password in it (anything before an
+    ``@`` of its authority, the part after ``scheme://``) replaced by ``***``. Works on any
+    text, URL or not: what cannot be parsed is never shown with its credentials."""
+    start = url.find("://")
+    start = 0 if start < 0 else start + 3
+    end = min((i for i in (url.find(c, start) for c in "/?#") if i >= 0), default=len(url))
+    at = url.rfind("@", start, end)
+    if at < 0:
+        return url
+    return f"{url[:start]}***{url[at:]}"
 
 
 def check_url(
@@ -91,15 +108,20 @@ def check_url(
     setting accepts)."""
     url = url.strip().rstrip("/")
     src = f" (from {origin})" if origin else ""
+    if shown_url(url) != url:  # checked first, on the text: no message may repeat a password
+        raise ConfigError(f"{what}{src} must not carry credentials (a user or password)", field)
     try:
         parts = urlsplit(url)
-        host, scheme, credentials = parts.hostname, parts.scheme, parts.username or parts.password
+        host, scheme = parts.hostname, parts.scheme
     except ValueError:  # e.g. an unclosed [IPv6 bracket
-        host, scheme, credentials = None, "", None
+        host, scheme = None, ""
     if not host or scheme not in ("http", "https"):
         raise ConfigError(f"{what} {url!r}{src} is not an http(s) URL{alternatives}", field)
-    if credentials:  # the URL is not repeated: it holds a password
-        raise ConfigError(f"{what}{src} must not carry credentials (a user or password)", field)
+    if any(c.isspace() or not c.isprintable() or c == "\\" for c in url):
+        # what urlsplit and requests might read differently (tabs, newlines, a backslash)
+        raise ConfigError(
+            f"{what} {url!r}{src} holds spaces, control characters or a backslash", field
+        )
     if scheme == "http" and not is_loopback(host):
         raise ConfigError(
             f"{what} {url!r}{src} uses plain http; only https is allowed, "
@@ -143,9 +165,9 @@ def _pick(
         and normalize(env_value) != normalize(config_value)
     ):
         raise ConfigError(
-            f'{config_label} sets {name} "{normalize(config_value)}" but the environment '
-            f'sets {env_name}="{normalize(env_value)}"; pass --{name} to choose one '
-            f"(or unset {env_name})",
+            f'{config_label} sets {name} "{shown_url(normalize(config_value))}" but the '
+            f'environment sets {env_name}="{shown_url(normalize(env_value))}"; pass --{name} '
+            f"to choose one (or unset {env_name})",
             field=name,
         )
     if env_value is not None:
@@ -173,6 +195,7 @@ def resolve(
         api, api_origin = DEFAULT_API, "default"
     check_api_url(api, api_origin)
     token_value = env.get(ENV_TOKEN) or None
+    secrets.register(token_value)  # scrubbed from every message of the run
     prune_raw = cfg.get("prune", False)
     prune: bool | tuple[str, ...] = (
         tuple(prune_raw) if isinstance(prune_raw, list) else bool(prune_raw)
