@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from reconciler import __version__
+from reconciler import __version__, kinds
 from reconciler.errors import InputError
 from reconciler.files import read_json, write_atomic
 from reconciler.model import (
@@ -195,22 +195,58 @@ def save(plan: Plan, path: Path, *, desired_digest: str) -> None:
 
 
 def load(path: Path) -> tuple[Plan, dict[str, Any]]:
-    """A saved plan and its envelope; refuses unknown versions and edited files."""
+    """A saved plan and its envelope; refuses other versions, files without a checksum or with
+    one that does not match, and changes that apply could not perform as written."""
     body = read_json(path, "reconciler plan")
     if not isinstance(body, dict) or "formatVersion" not in body:
         raise InputError(f"{path}: not a reconciler plan file (no formatVersion)")
-    if body["formatVersion"] != FORMAT_VERSION:
+    version = body["formatVersion"]
+    # an int, and this one: in Python true == 1 and 1.0 == 1
+    if type(version) is not int or version != FORMAT_VERSION:
+        shown = json.dumps(version, ensure_ascii=True)
+        shown = shown if len(shown) <= 40 else shown[:40] + "..."
         raise InputError(
-            f"{path}: plan format version {body['formatVersion']} is not supported by "
+            f"{path}: plan format version {shown} is not supported by "
             f"reconciler {__version__} (it reads version {FORMAT_VERSION}); plan again"
         )
-    claimed = body.pop("checksum", None)
-    if claimed != _checksum(body):
+    if "checksum" not in body:
+        raise InputError(f"{path}: the plan file has no checksum: the file was edited or damaged")
+    claimed = body.pop("checksum")
+    if not isinstance(claimed, str) or claimed != _checksum(body):
         raise InputError(f"{path}: the checksum does not match: the file was edited or is damaged")
     try:
-        return plan_from_dict(body["plan"]), body
-    except (KeyError, TypeError, ValueError) as exc:
+        plan = plan_from_dict(body["plan"])
+        for i, change in enumerate(body["plan"]["changes"]):
+            _check_change(change, plan.changes[i])
+    except _Malformed as exc:
+        raise InputError(f"{path}: malformed plan: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise InputError(f"{path}: malformed plan ({type(exc).__name__}: {exc})") from None
+    return plan, body
+
+
+class _Malformed(Exception):
+    pass
+
+
+_ACTIONS = frozenset({"create", "update", "delete", "no-op"})
+
+
+def _check_change(raw: dict[str, Any], change: Change) -> None:
+    """What apply relies on: a known kind and action, an id to update or delete, and the list
+    of the secrets the plan could not resolve (never defaulted to none)."""
+    where = repr(f"{change.ref.kind}/{change.ref.name}"[:200])
+    if change.ref.kind not in kinds.OBJECT_KINDS:
+        raise _Malformed(f"{where}: unknown kind")
+    if change.action not in _ACTIONS:
+        raise _Malformed(f"{where}: unknown action {str(change.action)[:40]!r}")
+    if change.action in ("update", "delete") and not isinstance(change.ref.id, str):
+        raise _Malformed(f"{where}: {change.action} without an id")
+    unresolved = raw.get("unresolved")
+    if not isinstance(unresolved, list) or not all(isinstance(n, str) for n in unresolved):
+        raise _Malformed(f"{where}: no list of unresolved secrets")
+    if change.send is not None and not isinstance(change.send, dict):
+        raise _Malformed(f"{where}: send is not an object")
 
 
 def desired_digest(directory: Path) -> str:
