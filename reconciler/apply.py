@@ -3,8 +3,9 @@
 Apply never re-decides what to do: it performs the plan's changes as written. Creates and
 updates run first, kind by kind in registry order, then deletes in reverse order, each phase
 with at most ``parallelism`` writes in flight. A failure does not stop independent changes;
-every change ends as one event. When ``stop`` is set (SIGINT/SIGTERM), no new write starts,
-writes in flight get ``grace`` seconds, and what did not run is reported as skipped.
+every change ends as exactly one event, passed to ``on_event`` and kept in the result, so the
+summary counts what the event log holds. When ``stop`` is set (SIGINT/SIGTERM), no new write
+starts, writes in flight get ``grace`` seconds, and what did not run is reported as skipped.
 """
 
 from __future__ import annotations
@@ -133,13 +134,8 @@ class Executor:
             self._phase(jobs, result)
         if upload is not None:
             if self.stop.is_set():
-                result.events.append(
-                    Event(
-                        "skipped",
-                        Ref(kinds.TABLE.name, "upload"),
-                        "interrupted before it started",
-                    )
-                )
+                ref = Ref(kinds.TABLE.name, "upload")
+                self._emit(result, Event("skipped", ref, "interrupted before it started"))
             else:
                 started = time.monotonic()
                 event = upload()
@@ -150,20 +146,24 @@ class Executor:
                     event.warnings,
                     round(time.monotonic() - started, 3),
                 )
-                result.events.append(event)
-                self.on_event(event)
+                self._emit(result, event)
         for jobs in deletes:
             self._phase(jobs, result)
         result.interrupted = self.stop.is_set()
         return result
+
+    def _emit(self, result: Result, event: Event) -> None:
+        """Every change ends here, exactly once: in the result and in the event stream."""
+        result.events.append(event)
+        self.on_event(event)
 
     def _phase(self, jobs: list[_Job], result: Result) -> None:
         if not jobs:
             return
         if self.stop.is_set():
             for job in jobs:
-                result.events.append(
-                    Event("skipped", job.change.ref, "interrupted before it started")
+                self._emit(
+                    result, Event("skipped", job.change.ref, "interrupted before it started")
                 )
             return
         todo: queue.Queue[_Job] = queue.Queue()
@@ -210,8 +210,7 @@ class Executor:
                     break
                 continue
             finished += 1
-            result.events.append(event)
-            self.on_event(event)
+            self._emit(result, event)
         if finished < len(jobs):  # the grace period ran out: say what is unknown
             arrived: list[Event] = []
             with self._lock:  # what finished meanwhile, then what is still in flight
@@ -223,23 +222,21 @@ class Executor:
                 stuck = list(in_flight.values())
                 in_flight.clear()
             for event in arrived:
-                result.events.append(event)
-                self.on_event(event)
+                self._emit(result, event)
             for job in stuck:
                 event = Event(
                     "interrupted",
                     job.change.ref,
                     "in flight when interrupted: outcome unknown; plan again to see",
                 )
-                result.events.append(event)
-                self.on_event(event)
+                self._emit(result, event)
             while True:
                 try:
                     job = todo.get_nowait()
                 except queue.Empty:
                     break
-                result.events.append(
-                    Event("skipped", job.change.ref, "interrupted before it started")
+                self._emit(
+                    result, Event("skipped", job.change.ref, "interrupted before it started")
                 )
 
     def _perform(self, job: _Job) -> Event:

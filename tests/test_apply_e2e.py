@@ -333,12 +333,66 @@ def test_sigint_starts_no_new_write_and_lets_writes_in_flight_finish(
     # land later: none was in flight when the process ended)
     assert summary["applied"] == len(created) < 300
     assert summary["skipped"] == 300 - summary["applied"]
+    # every change is exactly one event, and the summary counts the events
+    assert len(events) - 1 == 300
+    assert summary["skipped"] == len([e for e in events if e["event"] == "skipped"])
     assert sandbox_org.writes() == summary["applied"]
     sandbox_org.reset()
     code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=directory, env=env)
     assert code == 0, out + err
     names = live_names(sandbox_org, "guardrails")
     assert len(names) == len(set(names)) == 300
+    assert_converged(directory, sandbox_org)
+
+
+def test_sigterm_reports_every_change_as_one_event_and_the_summary_counts_them(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    """SIGTERM (what CI sends a cancelled job) during the creates: the creates that never started
+    and the deletes of the later phase are each one ``skipped`` event in the log, and the
+    summary counts exactly what the log holds (it once counted 36 skipped over 16 events)."""
+    directory = guardrails(tmp_path / "d", 40)
+    (directory / "reconciler.yaml").write_text("org: acme\napi: sandbox\nprune: true\n")
+    sandbox_org.guardrail("Guardrail 0000", scope="PROJECT", totalThreshold=100)  # no change
+    for i in range(3):  # pruned: a later phase than the creates
+        sandbox_org.guardrail(f"Old {i}", totalThreshold=1)
+    flags, env = against(sandbox_org)
+    sandbox_org.set_faults("latency_ms=100")
+    command = ["apply", ".", *flags, "--auto-approve", "--parallelism", "2", "--format", "json"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", *command],
+        cwd=directory,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("INFRACOST_")}, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    assert json.loads(first)["event"] == "created"
+    proc.send_signal(signal.SIGTERM)
+    out = proc.stdout.read()
+    proc.wait(timeout=30)  # a guard against a hang, not a measure
+    err = proc.stderr.read()
+    assert proc.returncode == 130, err
+    assert "SIGTERM received" in err
+    *events, summary = [json.loads(line) for line in (first + out).splitlines()]
+    assert summary["event"] == "summary" and summary["interrupted"] is True
+    assert len(events) == 42  # 39 creates, 3 deletes
+    assert len({e["name"] for e in events}) == 42
+    outcomes = [e["event"] for e in events]
+    assert summary["applied"] == outcomes.count("created") > 0
+    assert summary["skipped"] == outcomes.count("skipped") == 42 - summary["applied"]
+    assert summary["failed"] == outcomes.count("failed") + outcomes.count("interrupted") == 0
+    skipped = {e["name"] for e in events if e["event"] == "skipped"}
+    assert {"Old 0", "Old 1", "Old 2"} <= skipped  # the deletes' phase never started
+    assert sandbox_org.writes() == 4 + summary["applied"]
+    sandbox_org.reset()
+    code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=directory, env=env)
+    assert code == 0, out + err
+    assert sorted(live_names(sandbox_org, "guardrails")) == [
+        f"Guardrail {i:04d}" for i in range(40)
+    ]
     assert_converged(directory, sandbox_org)
 
 
