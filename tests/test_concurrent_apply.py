@@ -1,0 +1,191 @@
+"""Concurrent applies on one org never duplicate (issue 13, item 1).
+
+Real ``reconciler apply`` processes (``python -m reconciler``), started at the same moment against
+one sandbox server on 127.0.0.1: the API has no lock and no idempotency key, so two runs that
+planned the same creates both make them. Each run lists the kind again after its creates, keeps
+the lowest id of the objects that share a name and equal the desired object, and deletes the
+others; a run whose own object lost reports ``adopted`` ("lost a race"). Every run exits 0, the
+org ends with exactly one object per name, and a plan afterwards shows no changes.
+
+Counts: 300 creates for 2 runs (the size of the report); 40 for 4 runs and 16 for 8 runs (two
+kinds), which prove the same with fewer requests: 8 runs of 300 would take most of the suite's
+time budget on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.cli import against, run
+from tests.helpers.sandbox import SandboxOrg
+
+KINDS = {"TaggingPolicy": "tagging-policies", "Guardrail": "guardrails"}
+
+
+def desired(directory: Path, guardrails: int, policies: int = 0) -> dict[str, set[str]]:
+    """A directory of ``guardrails`` guardrails and ``policies`` tagging policies; their names."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "reconciler.yaml").write_text("org: acme\napi: sandbox\n")
+    docs = [
+        f"kind: Guardrail\nname: Guardrail {i:04d}\nscope: PROJECT\ntotalThreshold: {100 + i}\n"
+        for i in range(guardrails)
+    ] + [
+        f"kind: TaggingPolicy\nname: Policy {i:04d}\ntags:\n  - key: team{i}\n    mandatory: true\n"
+        for i in range(policies)
+    ]
+    (directory / "objects.yaml").write_text("---\n".join(docs))
+    return {
+        "Guardrail": {f"Guardrail {i:04d}" for i in range(guardrails)},
+        "TaggingPolicy": {f"Policy {i:04d}" for i in range(policies)},
+    }
+
+
+def live_names(org: SandboxOrg, kind: str) -> list[str]:
+    response = org.request("GET", KINDS[kind])
+    assert response.status_code == 200, response.text
+    return [o["attributes"]["name"] for o in response.json()["data"]]
+
+
+def at_once(
+    commands: list[list[str]], cwd: Path, env: dict[str, str]
+) -> list[tuple[int, str, str]]:
+    """Start every command, then wait for all: (exit code, stdout, stderr) of each."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("INFRACOST_")}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "reconciler", *command],
+            cwd=cwd,
+            env={**base, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for command in commands
+    ]
+    results = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)  # a guard against a hang, not a measure
+        results.append((proc.returncode, out, err))
+    return results
+
+
+def applied_json(result: tuple[int, str, str]) -> list[dict[str, Any]]:
+    """The events of a run that exited 0 (``--format json``): each change exactly once, all of
+    them applied, and counted by the summary."""
+    code, out, err = result
+    assert code == 0, out[-3000:] + err[-3000:]
+    *events, summary = [json.loads(line) for line in out.splitlines()]
+    assert summary["event"] == "summary", out[-2000:]
+    assert {e["event"] for e in events} <= {"created", "adopted"}, out[-3000:]
+    assert len({(e["kind"], e["name"]) for e in events}) == len(events), "a change reported twice"
+    assert (summary["applied"], summary["failed"], summary["skipped"]) == (len(events), 0, 0)
+    return events
+
+
+EVENT_LINE = re.compile(
+    r'^(?P<symbol>\S) (?P<event>\w+) (?P<kind>\w+) "(?P<name>[^"]+)"(?P<rest>.*)$'
+)
+
+
+def applied_text(result: tuple[int, str, str]) -> list[dict[str, str]] | None:
+    """The events of a run (text output), or None for a run its plan refused because it saw the
+    duplicates of two other runs before they resolved them (``plan`` refuses a name that several
+    live objects have): such a run writes nothing."""
+    code, out, err = result
+    if code == 1 and "Plan refused:" in out:
+        assert "live objects have this name" in out, out[-3000:]
+        assert EVENT_LINE.search(out) is None and "Apply " not in out, out[-3000:]
+        return None
+    assert code == 0, out[-3000:] + err[-3000:]
+    if "Nothing to apply." in out:  # it planned after the others had made everything
+        return []
+    events = [m.groupdict() for line in out.splitlines() if (m := EVENT_LINE.match(line))]
+    assert {e["event"] for e in events} <= {"created", "adopted"}, out[-3000:]
+    assert len({(e["kind"], e["name"]) for e in events}) == len(events), "a change reported twice"
+    assert f"Apply complete: {len(events)} applied, 0 failed, 0 skipped." in out, out[-2000:]
+    return events
+
+
+def assert_converged(directory: Path, org: SandboxOrg, names: dict[str, set[str]]) -> None:
+    for kind, expected in names.items():
+        found = live_names(org, kind)
+        assert len(found) == len(expected), Counter(n for n in found if found.count(n) > 1)
+        assert set(found) == expected
+    flags, env = against(org)
+    writes = org.writes()
+    code, out, err = run("plan", ".", *flags, "--detailed-exitcode", cwd=directory, env=env)
+    assert code == 0, out + err
+    assert out.rstrip().endswith("No changes.")
+    assert org.writes() == writes
+
+
+def met(details: list[str]) -> int:
+    """How many events say that another run made the same object: proof that the race was real."""
+    return sum(1 for d in details if "made by a concurrent run" in d or "lost a race" in d)
+
+
+def test_two_applies_of_one_directory_at_once_make_each_object_once(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    """The report's case: two runs of 300 creates at the same moment made 600 objects."""
+    directory = tmp_path / "d"
+    names = desired(directory, 300)
+    flags, env = against(sandbox_org)
+    command = ["apply", ".", *flags, "--auto-approve", "--format", "json"]
+    runs = [applied_json(r) for r in at_once([command] * 2, directory, env)]
+    # the first run to plan saw nothing: between them, every object was reported
+    assert {e["name"] for events in runs for e in events} == names["Guardrail"]
+    assert_converged(directory, sandbox_org, names)
+    details = [e["detail"] for events in runs for e in events]
+    assert met(details) > 0, "no run met the other one's objects: the test proves nothing"
+    for e in (e for events in runs for e in events if e["event"] == "adopted"):
+        assert e["detail"].startswith(f"lost a race, adopted id {e['id']} (its own id ")
+
+
+@pytest.mark.parametrize(("runs", "each"), [(4, 20), (8, 8)], ids=["4x40", "8x16"])
+def test_many_applies_at_once_converge(
+    tmp_path: Path, sandbox_org: SandboxOrg, runs: int, each: int
+) -> None:
+    """Four and eight runs, two kinds: exactly one object per name, and every run that planned
+    its writes exits 0 (a lost race is adopted, not failed)."""
+    directory = tmp_path / "d"
+    names = desired(directory, each, each)
+    flags, env = against(sandbox_org)
+    command = ["apply", ".", *flags, "--auto-approve"]
+    outcomes = [applied_text(r) for r in at_once([command] * runs, directory, env)]
+    applied = [events for events in outcomes if events is not None]
+    assert len(applied) >= 2, "fewer than two runs wrote: nothing raced"
+    reported = {(e["kind"], e["name"]) for events in applied for e in events}
+    assert reported == {(kind, name) for kind, group in names.items() for name in group}
+    assert_converged(directory, sandbox_org, names)
+    details = [e["rest"] for events in applied for e in events]
+    assert met(details) > 0, "no run met another one's objects: the test proves nothing"
+
+
+def test_a_saved_plan_applied_twice_at_once_makes_each_object_once(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    """Both runs pass the stale check (nothing exists yet), then both create: check-then-act.
+    The report's 300 ms of API latency makes the window wide enough for both to pass it."""
+    directory = tmp_path / "d"
+    names = desired(directory, 20)
+    flags, env = against(sandbox_org)
+    code, out, err = run("plan", ".", *flags, "-o", "plan.json", cwd=directory, env=env)
+    assert code == 0, out + err
+    sandbox_org.set_faults("latency_ms=300")
+    command = ["apply", "plan.json", "--format", "json", "--parallelism", "20"]
+    runs = [applied_json(r) for r in at_once([command] * 2, directory, env)]
+    sandbox_org.reset()
+    assert [len(events) for events in runs] == [20, 20]  # both passed the stale check
+    assert_converged(directory, sandbox_org, names)
+    details = [e["detail"] for events in runs for e in events]
+    assert met(details) > 0, "no run met the other one's objects: the test proves nothing"
