@@ -69,6 +69,26 @@ def test_diff_case(name: str, tmp_path: Path) -> None:
         (CASES / f"{name}.yaml").write_text(head + "expect: |\n" + body)
         case["expect"] = "\n".join(summarize(plan))
     assert summarize(plan) == case["expect"].splitlines()
+    assert_coherent(plan, case)
+
+
+def assert_coherent(plan: Plan, case: dict[str, Any]) -> None:
+    """What every plan owes, whatever its ``expect`` says (REGENERATE rewrites that): one change
+    at most per live object and never an id that is not live, an id to every update and delete
+    and none to a create, a field to every update, a reason to every delete; and, when nothing
+    narrows or refuses it, every live object accounted for (a change or unmanaged)."""
+    live = {o["id"].lower() for objects in (case.get("live") or {}).values() for o in objects}
+    touched = [c.ref.id.lower() for c in plan.changes if c.ref.id and c.action != "create"]
+    touched += [u.ref.id.lower() for u in plan.unmanaged if u.ref.id]
+    assert len(touched) == len(set(touched)), f"a live object twice: {sorted(touched)}"
+    assert set(touched) <= live, f"ids that are not live: {set(touched) - live}"
+    for c in plan.changes:
+        assert c.action != "create" or c.ref.id is None, c
+        assert c.action not in ("update", "delete") or c.ref.id is not None, c
+        assert c.action != "update" or c.fields, c
+        assert c.action != "delete" or c.reason, c
+    if not plan.partial and not plan.errors:
+        assert set(touched) == live, f"live objects left out: {live - set(touched)}"
     for ref, expected in (case.get("send") or {}).items():
         (change,) = [c for c in plan.changes if str(c.ref) == ref]
         assert change.send == expected

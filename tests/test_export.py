@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from reconciler.kinds.base import slug
 from tests.helpers.cli import against, run
@@ -168,6 +169,22 @@ def test_golden_tree_of_a_small_org(tmp_path: Path, sandbox_org: SandboxOrg) -> 
     if regenerating():
         golden.write_text(tree)
     assert tree == golden.read_text()
+    # of its own, whatever the golden file says (REGENERATE rewrites it):
+    out = tmp_path / "out"
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert files == [
+        "guardrails/production-cost-increase.yaml",
+        "reconciler.yaml",
+        "tagging-policies/application-id.yaml",
+    ]
+    assert HOOK not in tree and sandbox_org.token not in tree  # secrets are never written
+    guardrail = yaml.safe_load((out / files[0]).read_text())
+    assert guardrail["webhookUrl"] == {
+        "fromEnv": "INFRACOST_GUARDRAIL_PRODUCTION_COST_INCREASE_WEBHOOK_URL"
+    }
+    policy = yaml.safe_load((out / files[2]).read_text())
+    assert policy["name"] == "Application ID"
+    assert policy["tags"][0]["allowedValues"] == ["APP-00007", "APP-00042"]  # sorted
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,22 @@ def test_a_golden_file_is_not_rewritten_in_ci(
     assert path.read_text() == "new\n"
 
 
+def test_a_missing_golden_file_fails_outside_regenerate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REGENERATE", raising=False)
+    path = tmp_path / "missing" / "golden.txt"
+    with pytest.raises(pytest.fail.Exception, match="no golden file"):
+        check_golden(path, "anything")
+    assert not path.exists()
+    path.parent.mkdir()
+    path.write_text("old\n")
+    with pytest.raises(AssertionError):
+        check_golden(path, "new")
+    assert path.read_text() == "old\n"
+    check_golden(path, "old")
+
+
 def test_a_session_that_would_regenerate_in_ci_does_not_start(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "REGENERATE": "1", "CI": "true"}
     proc = subprocess.run(

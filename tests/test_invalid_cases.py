@@ -9,6 +9,7 @@ the new output: ``REGENERATE=1 pytest tests/test_invalid_cases.py``.
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,22 @@ def test_invalid_case(case: str) -> None:
     assert out == expected_file.read_text()
     assert code == 1
     assert out.splitlines()[-1].startswith("Invalid: ")
+    # of its own, whatever expected.txt says (REGENERATE rewrites it): every finding located,
+    # one per line, and the last line counts them
+    *findings, last = out.splitlines()
+    assert findings, out
+    located = re.compile(r"\S.*?:\d+:\d+: (?:(warning|note): )?\S")
+    kinds = []
+    for line in findings:
+        match = located.match(line)
+        assert match, f"not located: {line}"
+        kinds.append(match.group(1) or "error")
+    errors, warnings = kinds.count("error"), kinds.count("warning")
+    assert errors > 0
+    expected = f"Invalid: {errors} error{'s' if errors != 1 else ''}"
+    if warnings:
+        expected += f", {warnings} warning{'s' if warnings != 1 else ''}"
+    assert last == expected + "."
 
 
 def test_corpus_is_large_enough() -> None:

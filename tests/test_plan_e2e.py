@@ -78,6 +78,14 @@ def test_json_and_markdown_renderings(examples: Path, sandbox_org: SandboxOrg) -
     doc = json.loads(out)
     assert doc["formatVersion"] == 1
     assert doc["summary"]["add"] == 5 and doc["summary"]["hasChanges"] is True
+    assert (doc["org"], doc["api"]) == (sandbox_org.org, sandbox_org.base_url)
+    assert sorted((c["action"], c["kind"]) for c in doc["changes"]) == [
+        ("create", "Guardrail"),
+        ("create", "Guardrail"),
+        ("create", "TaggingPolicy"),
+        ("create", "TaggingPolicy"),
+        ("create", "TaggingPolicy"),
+    ]
     code, out, _ = run(
         "plan",
         ".",
@@ -89,7 +97,11 @@ def test_json_and_markdown_renderings(examples: Path, sandbox_org: SandboxOrg) -
     )
     assert code == 0
     golden("examples.md", out, sandbox_org)
-    assert out.startswith("<!-- reconciler:plan dir=. org=")
+    lines = out.splitlines()
+    assert lines[0] == f"<!-- reconciler:plan dir=. org={sandbox_org.org} -->"
+    assert lines[1].startswith("### Plan: 5 to add, 0 to change, 0 to destroy (")
+    assert "planned at `0123456789abcdef`" in lines[3]
+    assert sum(line.startswith("+ create ") for line in lines) == 5
     assert len(out) < 65_536
 
 

@@ -37,9 +37,25 @@ COMMIT = "0123abc"
 
 @pytest.mark.parametrize("name", ALL_PLANS)
 def test_golden(name: str, tmp_path: Path) -> None:
-    out = markdown.render(plan_named(name, tmp_path), commit=COMMIT)
+    plan = plan_named(name, tmp_path)
+    out = markdown.render(plan, commit=COMMIT)
     check_golden(GOLDEN / "markdown" / f"{name}.md", out)
+    # of its own, whatever the golden file says (REGENERATE rewrites it):
     assert_safe(out)
+    lines = out.splitlines()
+    marker = MARKER.fullmatch(lines[0])
+    assert marker and (unquote(marker.group(1)), unquote(marker.group(2))) == (plan.dir, plan.org)
+    cp = plan.custom_properties
+    add, destroy = plan.count("create"), plan.count("delete")
+    change = plan.count("update") + int(cp is not None and cp.status == "update")
+    counts = f"{add} to add, {change} to change, {destroy} to destroy"
+    if plan.errors:
+        assert lines[1].startswith(f"### Plan refused: {counts}"), lines[1]
+    elif add + change + destroy:
+        assert lines[1].startswith(f"### Plan: {counts}"), lines[1]
+    else:
+        assert lines[1] == "### No changes"
+    assert f"planned at {markdown.code(COMMIT)}" in lines[3]
 
 
 def test_docs_show_the_real_example() -> None:

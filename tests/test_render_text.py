@@ -34,9 +34,30 @@ GOLDEN = Path(__file__).parent / "golden"
 # --- golden files ---------------------------------------------------------------------------
 
 
+def expected_counts(plan: Plan) -> str:
+    """The counts line, computed from the plan itself: what no golden file can decide."""
+    cp = plan.custom_properties
+    upload = cp is not None and cp.status == "update"
+    add, destroy = plan.count("create"), plan.count("delete")
+    change = plan.count("update") + int(upload)
+    if add + change + destroy == 0:
+        return "No changes."
+    return f"Plan: {add} to add, {change} to change, {destroy} to destroy."
+
+
 @pytest.mark.parametrize("name", ALL_PLANS)
 def test_golden(name: str, tmp_path: Path) -> None:
-    check_golden(GOLDEN / "text" / f"{name}.txt", text.render(plan_named(name, tmp_path)))
+    plan = plan_named(name, tmp_path)
+    out = text.render(plan)
+    check_golden(GOLDEN / "text" / f"{name}.txt", out)
+    # of its own, whatever the golden file says (REGENERATE rewrites it):
+    lines = out.splitlines()
+    assert lines[-1] == expected_counts(plan)
+    shown = [line for line in lines if re.match(r"  [+~-] (create|update|delete) ", line)]
+    writes = sum(1 for c in plan.changes if c.action != "no-op")
+    upload = plan.custom_properties is not None and plan.custom_properties.status == "update"
+    assert len(shown) == writes + int(upload)  # one line per change, no-ops left out
+    assert ("Plan refused:" in lines) == bool(plan.errors)
 
 
 def test_docs_show_the_real_example() -> None:
