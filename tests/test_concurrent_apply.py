@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.helpers.cli import against, run
 from tests.helpers.sandbox import SandboxOrg
+from tests.helpers.workflow_runner import interpolate
 
 KINDS = {"TaggingPolicy": "tagging-policies", "Guardrail": "guardrails"}
 
@@ -189,3 +191,49 @@ def test_a_saved_plan_applied_twice_at_once_makes_each_object_once(
     assert_converged(directory, sandbox_org, names)
     details = [e["detail"] for events in runs for e in events]
     assert met(details) > 0, "no run met the other one's objects: the test proves nothing"
+
+
+# --- the workflows: one write to an org at a time ---------------------------------------------
+
+WORKFLOWS = Path(__file__).resolve().parent.parent / ".github" / "workflows"
+
+
+@pytest.mark.parametrize("workflow", ["apply.yml", "drift.yml"])
+def test_the_workflows_that_write_share_one_group_per_org(workflow: str) -> None:
+    """Two directories on one org wait for each other, in apply and drift alike; without the
+    variable, each directory is its own group, as before."""
+    [job] = yaml.safe_load((WORKFLOWS / workflow).read_text())["jobs"].values()
+    assert job["concurrency"]["cancel-in-progress"] is False
+    group = job["concurrency"]["group"]
+    orgs = {"RECONCILER_ORGS": json.dumps({"staging": "acme", "production": "acme"})}
+
+    def key(directory: str, variables: dict[str, str]) -> str:
+        return str(interpolate(group, {"vars": variables, "matrix": {"dir": directory}}))
+
+    assert key("staging", orgs) == key("production", orgs) == "reconciler-acme"
+    assert key("sandbox", orgs) == "reconciler-sandbox"
+    assert key("staging", {}) == "reconciler-staging" != key("production", {})
+
+
+def test_apply_yml_writes_to_the_org_it_locks(tmp_path: Path, sandbox_org: SandboxOrg) -> None:
+    """The steps of apply.yml that reach the API get the org of the group as INFRACOST_ORG: a
+    map that disagrees with reconciler.yaml stops the apply before it writes."""
+    steps = yaml.safe_load((WORKFLOWS / "apply.yml").read_text())["jobs"]["apply"]["steps"]
+    with_token = [s for s in steps if "INFRACOST_SERVICE_TOKEN" in s.get("env", {})]
+    assert [s["with"]["mode"] for s in with_token] == ["apply", "snapshot"]
+    context = {
+        "vars": {"RECONCILER_ORGS": json.dumps({"d": "elsewhere"})},
+        "matrix": {"dir": "d"},
+        "secrets": {},
+    }
+    for step in with_token:
+        assert interpolate(step["env"]["INFRACOST_ORG"], context) == "elsewhere"
+        assert interpolate(step["env"]["INFRACOST_ORG"], {**context, "vars": {}}) is None
+    directory = tmp_path / "d"
+    desired(directory, 1)
+    (directory / "reconciler.yaml").write_text(f"org: {sandbox_org.org}\n")
+    _, env = against(sandbox_org, INFRACOST_ORG="elsewhere", INFRACOST_API_URL=sandbox_org.base_url)
+    code, out, err = run("apply", ".", "--auto-approve", cwd=directory, env=env)
+    assert code == 1, out + err
+    assert f'sets org "{sandbox_org.org}" but the environment sets INFRACOST_ORG="elsewhere"' in err
+    assert sandbox_org.writes() == 0
