@@ -30,6 +30,7 @@ from reconciler.kinds.base import (
     slug,
 )
 from reconciler.model import LiveObject
+from reconciler.render.escape import clean, quote
 from reconciler.schemas import load_schema
 
 INLINE_LIMIT = 50
@@ -95,7 +96,7 @@ def _document(
     schema = load_schema(kind.schema)
     required = set(schema.get("required", ()))
     attrs = obj.attributes
-    ref = f'{kind.name} "{attrs.get("name")}"'
+    ref = f"{kind.name} {quote(str(attrs.get('name')))}"  # for warnings: escaped, one line
     out = ExportContext(ref, file_slug, kind.folder, inline_limit, export.files, export.warnings)
     doc: dict[str, Any] = {"kind": kind.name, "name": attrs.get("name", "")}
     if pin:
@@ -156,11 +157,13 @@ def build(
             duplicate = names[str(o.attributes.get("name"))] > 1
             if duplicate:
                 export.warnings.append(
-                    f'{name} "{o.attributes.get("name")}": several live objects share this name; '
-                    f"exported with id: {o.id} so each document names exactly one"
+                    f"{name} {quote(str(o.attributes.get('name')))}: several live objects share "
+                    f"this name; exported with id: {clean(o.id)} so each document names exactly one"
                 )
             doc = _document(kind, o, file_slug, duplicate, export, inline_limit)
             header = f"# {name} {o.id}, exported from org {org}\n"
             export.files[f"{kind.folder}/{file_slug}.yaml"] = _dump(doc, header)
         export.counts[name] = len(objects)
+    # warnings quote live names and keys (some written by kind modules): one visible line each
+    export.warnings = [clean(w) for w in export.warnings]
     return export

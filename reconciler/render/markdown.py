@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote as percent
 
 from reconciler.model import Change, Governance, Plan
-from reconciler.render import text
+from reconciler.render import escape, text
 from reconciler.render.text import Detail, clean, plural
 
 MAX_CHARS = 300  # longest user string shown; the plan artifact has everything
@@ -85,7 +85,7 @@ def code(s: str) -> str:
 def _block(lines: list[str], lang: str) -> list[str]:
     """A fenced code block whose fence no content line can close."""
     fence = "`" * max(3, max((_longest_run(line) for line in lines), default=0) + 1)
-    return [fence + lang, *lines, fence]
+    return [fence + lang, *map(escape.line, lines), fence]  # printed in CI logs too
 
 
 # --- sections ----------------------------------------------------------------------------------

@@ -1,13 +1,19 @@
-"""Validation problems as text lines or JSON."""
+"""Validation problems as text lines or JSON.
+
+Names, fields, values and paths come from the files: each line is escaped as one visible line
+(``render.escape``), so no problem can colour the terminal, start a line of its own or send a
+workflow command to a CI log.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from reconciler.model import Problem
+from reconciler.render.escape import clean, json_dumps
+from reconciler.render.escape import line as safe_line
 
 PathDisplay = Callable[[Path], str]
 
@@ -38,7 +44,7 @@ def line(problem: Problem, show: PathDisplay, strict: bool = False) -> str:
     if problem.field:
         parts.append(problem.field)
     parts.append(problem.message + _related(problem, show))
-    return ": ".join(parts)
+    return safe_line(clean(": ".join(parts)))
 
 
 def _related(problem: Problem, show: PathDisplay) -> str:
@@ -67,8 +73,6 @@ def as_dict(problem: Problem, show: PathDisplay, strict: bool = False) -> dict[s
 def as_json(
     problems: Sequence[Problem], show: PathDisplay, strict: bool, summary: dict[str, Any]
 ) -> str:
-    return json.dumps(
-        dict(summary, problems=[as_dict(p, show, strict) for p in problems]),
-        indent=2,
-        ensure_ascii=False,
+    return json_dumps(
+        dict(summary, problems=[as_dict(p, show, strict) for p in problems]), indent=2
     )

@@ -1,14 +1,17 @@
 """A pull report for people (text), for programs (json) and as a pull request's body (markdown).
 
-Only first-field values (the IDs) are ever listed: other columns may be personal data.
+Only first-field values (the IDs) are ever listed: other columns may be personal data. Values,
+names and messages come from the source and the files: text and JSON escape them as every
+renderer does (``render.escape``), markdown shows them as plain text or code.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from reconciler.pull import FileResult, Report
+from reconciler.render import escape
+from reconciler.render.escape import clean, quote
 
 MARKER = "<!-- reconciler:pull dir={dir} -->"
 LISTED = 20  # values listed per file and direction; the rest are counted
@@ -37,7 +40,7 @@ def _verdict(report: Report, f: FileResult) -> str:
 
 
 def _sample(values: list[str]) -> str:
-    shown = ", ".join(json.dumps(v, ensure_ascii=False) for v in values[:LISTED])
+    shown = ", ".join(quote(v) for v in values[:LISTED])
     more = len(values) - LISTED
     return shown + (f", ... and {more:,} more" if more > 0 else "")
 
@@ -46,19 +49,21 @@ def as_text(report: Report, shown: str) -> str:
     lines = []
     for f in report.files:
         p = f.pull
-        lines.append(f"{p.file} <- {p.source} {p.table}: {_counts(f)}: {_verdict(report, f)}")
+        head = f"{clean(p.file)} <- {clean(p.source)} {clean(p.table)}"
+        lines.append(f"{head}: {_counts(f)}: {_verdict(report, f)}")
         if f.added and f.changed:
             lines.append(f"    + {_sample(f.added)}")
         if f.removed and f.changed:
             lines.append(f"    - {_sample(f.removed)}")
         if f.updated and f.changed:
             lines.append(f"    ~ {_sample(f.updated)}")
-        lines += [f"    note: {n}" for n in f.notes]
-        lines += [f"    hygiene: {h}" for h in f.hygiene]
-        lines += [f"    refused: {r}" for r in f.refusals]
+        lines += [f"    note: {clean(n)}" for n in f.notes]
+        lines += [f"    hygiene: {clean(h)}" for h in f.hygiene]
+        lines += [f"    refused: {clean(r)}" for r in f.refusals]
     if report.errors:
         lines.append(
-            f"\nPull refused: {len(report.errors)} problem(s); no file in {shown} was written."
+            f"\nPull refused: {len(report.errors)} problem(s); no file in {clean(shown)} was "
+            "written."
         )
     elif not report.changed:
         lines.append("\nNo changes: every file matches its source.")
@@ -66,8 +71,10 @@ def as_text(report: Report, shown: str) -> str:
         lines.append("\nDry run: nothing was written.")
     else:
         n = sum(1 for f in report.files if f.changed)
-        lines.append(f"\nPulled: {n} file(s) written in {shown}. Plan to see what they change.")
-    return "\n".join(lines)
+        lines.append(
+            f"\nPulled: {n} file(s) written in {clean(shown)}. Plan to see what they change."
+        )
+    return escape.lines("\n".join(lines))
 
 
 def as_json(report: Report, shown: str) -> str:
@@ -97,7 +104,7 @@ def as_json(report: Report, shown: str) -> str:
             for f in report.files
         ],
     }
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return escape.json_dumps(data, indent=2)
 
 
 def _md(text: str) -> str:
@@ -108,6 +115,8 @@ def _md(text: str) -> str:
             out.append("\\" + ch)
         elif ch in "\r\n":
             out.append(" ")
+        elif escape.hidden(ch):
+            out.append(clean(ch).replace("\\", "\\\\"))  # shown as \u001b, not sent as ESC
         else:
             out.append(ch)
     return "".join(out)
@@ -115,8 +124,8 @@ def _md(text: str) -> str:
 
 def _code(text: str) -> str:
     """A code span that nothing in ``text`` can close or break."""
-    clean = " ".join(text.replace("`", "'").split())
-    return f"`{clean}`"
+    one = clean(" ".join(text.replace("`", "'").split()))
+    return f"`{one}`"
 
 
 def as_markdown(report: Report, shown: str) -> str:

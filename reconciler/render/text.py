@@ -10,8 +10,6 @@ markdown renderer, which puts the same lines inside code blocks.
 from __future__ import annotations
 
 import json
-import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +22,9 @@ from reconciler.model import (
     Plan,
     Unmanaged,
 )
+from reconciler.render import escape
+from reconciler.render.escape import clean as clean  # re-exported: renderers import it here
+from reconciler.render.escape import quote as quote
 
 GOVERNANCE_ORDER: tuple[Governance, ...] = (
     "tightening",
@@ -48,38 +49,6 @@ class Detail:
 
 
 # --- strings -------------------------------------------------------------------------------
-
-_SUSPECT = re.compile(r"[^\x20-\x7e]")
-_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_HIDDEN = {"Cc", "Cf", "Cs", "Zl", "Zp"}  # controls, invisible formatting, separators
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    c = match.group()
-    if c in _SHORT:
-        return _SHORT[c]
-    if unicodedata.category(c) not in _HIDDEN:
-        return c
-    return f"\\u{ord(c):04x}" if ord(c) < 0x10000 else f"\\U{ord(c):08x}"
-
-
-def _cut(s: str, max_chars: int | None) -> tuple[str, str]:
-    if max_chars is None or len(s) <= max_chars:
-        return s, ""
-    return s[:max_chars], f"\u2026 ({len(s):,} characters)"
-
-
-def clean(s: str, max_chars: int | None = None) -> str:
-    """User text as one visible line: controls and invisible characters escaped."""
-    s, more = _cut(str(s), max_chars)
-    return _SUSPECT.sub(_escape_char, s) + more
-
-
-def quote(s: str, max_chars: int | None = None) -> str:
-    """A user string in double quotes, escaped like JSON plus invisible characters."""
-    s, more = _cut(str(s), max_chars)
-    body = s.replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + _SUSPECT.sub(_escape_char, body) + '"' + more
 
 
 def plural(n: int, word: str, words: str | None = None) -> str:
@@ -348,4 +317,4 @@ def render(plan: Plan, *, color: bool = False, value_cap: int = 10) -> str:
         out += [f"  x {clean(e)}" for e in plan.errors]
         out.append("Nothing can be applied until these are fixed.")
     out += ["", _paint(counts(plan), _BOLD, color)]
-    return "\n".join(out)
+    return escape.lines("\n".join(out))
