@@ -6,6 +6,11 @@ document ambiguous: the plan says so and asks for a pin. Live objects nothing ma
 unmanaged, or deletions when the kind is pruned. Set-like lists are compared as sets (a set
 difference on 100,000 values takes milliseconds). Unknown keys the API keeps inside nested
 objects are carried back into every update (``_carry``), whatever the kind.
+
+A live object with a value reconciler cannot read (``Normalized.unreadable``: odd data the API
+holds) is set aside, alone: a warning names its kind, name, id and field; no update is planned
+for it (what it holds is unknown, so an update could erase it), prune never deletes it (it is
+listed as unmanaged), and ``absent: true`` still deletes it. Every other object is planned.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from reconciler.normalize import (
     normalize_live,
     plain,
     plain_fingerprint,
+    set_minus,
+    sorted_values,
     state_fingerprint,
 )
 
@@ -101,6 +108,8 @@ def diff_kind(
             else:
                 live_n = normalize_live(kind, live_obj.attributes)
                 live_name = str(live_obj.attributes.get("name", doc.name))
+                if live_n.unreadable:
+                    warnings.append(_set_aside(ref, live_n, "deleted as absent: true asks"))
                 changes.append(
                     Change(
                         "delete",
@@ -132,6 +141,16 @@ def diff_kind(
             )
             continue
         have = normalize_live(kind, live_obj.attributes)
+        if have.unreadable:
+            warnings.append(
+                _set_aside(
+                    ref,
+                    have,
+                    "no change is planned for it; correct or delete it in Infracost, then plan "
+                    "again",
+                )
+            )
+            continue
         for attr, why in [*want.unknown.items(), *have.unknown.items()]:
             warnings.append(f"{ref}: {attr} is unknown ({why}); it is left as it is")
         for path, extra in sorted(have.extras.items()):
@@ -173,6 +192,11 @@ def diff_kind(
         if not selected(ref):
             continue
         have = normalize_live(kind, o.attributes)
+        if have.unreadable:
+            what = "not deleted by prune" if prune else "left alone"
+            warnings.append(_set_aside(ref, have, what))
+            unmanaged.append(Unmanaged(ref, f"cannot be read; {what}"))
+            continue
         renamed = _renamed_to(have, creates)
         hint = (
             f'possibly renamed to "{renamed.name}"; add id: {o.id} to rename it in place'
@@ -198,6 +222,12 @@ def diff_kind(
         else:
             unmanaged.append(Unmanaged(ref, hint))
     return out
+
+
+def _set_aside(ref: Ref, have: Normalized, what: str) -> str:
+    """The warning for a live object with values that cannot be read: kind, name, id, fields."""
+    fields = "; ".join(f"{label}: {why}" for label, why in sorted(have.unreadable.items()))
+    return f"{ref} (id {ref.id}): cannot be read ({fields}); {what}"
 
 
 def _live_state(have: Normalized) -> dict[str, Any]:
@@ -234,7 +264,9 @@ def _create_fields(want: Normalized) -> tuple[FieldChange, ...]:
             out.append(FieldChange(attr, after=None, secret=True, governance="neutral"))
         elif isinstance(value, frozenset):
             out.append(
-                FieldChange(attr, added=tuple(sorted(value)), is_set=True, governance="neutral")
+                FieldChange(
+                    attr, added=tuple(sorted_values(value)), is_set=True, governance="neutral"
+                )
             )
         else:
             out.append(
@@ -271,10 +303,10 @@ def _diff(
         return
     secret = path[0] in kind.secret_fields
     if isinstance(before, frozenset) and isinstance(after, frozenset):
-        added = tuple(sorted(after - before))
-        removed = tuple(sorted(before - after))
+        added = tuple(sorted_values(set_minus(after, before)))
+        removed = tuple(sorted_values(set_minus(before, after)))
         fc = FieldChange(
-            label, added=added, removed=removed, unchanged=len(after & before), is_set=True
+            label, added=added, removed=removed, unchanged=len(after) - len(added), is_set=True
         )
     elif isinstance(before, dict) and isinstance(after, dict):
         keyed = len(path) == 1 and any(path[0] == name for name, _ in kind.keyed_lists)

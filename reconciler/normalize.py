@@ -9,9 +9,14 @@
 - Schema defaults fill missing nested keys on both sides. A top-level attribute missing on read
   is *unknown*: it is never defaulted and then overwritten.
 - Set-like lists become frozensets; ``tags`` become a mapping keyed by ``key``; numbers compare
-  as numbers (``100 == 100.0``) but never equal booleans or strings.
+  as numbers (``100 == 100.0``) but never equal booleans or strings, in sets too.
 - Secrets are compared by fingerprint. An unset ``fromEnv`` variable without a default is
   unknown, not a change.
+- ``normalize_live`` never fails on odd live data: a value it cannot put in canonical form
+  without losing something (a list or an object in a set of values, ``true`` beside ``1`` in
+  one, a keyed entry without its key or with a repeated one, a secret that is not a string,
+  nesting deeper than ``MAX_DEPTH``) becomes ``Unreadable`` and is named in
+  ``Normalized.unreadable`` (field -> why); the planner sets that object aside.
 """
 
 from __future__ import annotations
@@ -47,11 +52,53 @@ class Unknown:
         return hash(self.reason)
 
 
+class Unreadable:
+    """A live value that cannot be compared (see ``Normalized.unreadable``): equal only to the
+    same unreadable value. Never shown: as data it is ``why`` and a digest of the value."""
+
+    __slots__ = ("digest", "why")
+
+    def __init__(self, why: str, digest: str = "") -> None:
+        self.why = why
+        self.digest = digest
+
+    def __repr__(self) -> str:
+        return f"Unreadable({self.why!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Unreadable) and other.why == self.why and other.digest == self.digest
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.why, self.digest))
+
+
+SECRET_NOT_A_STRING = "a secret that is not a string"
+MAX_DEPTH = 200  # the deepest nesting of live data accepted (an API answer, a snapshot, a value)
+
+
+def nested_deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether lists and objects nest more than ``limit`` levels (``[1]`` is 1 level), found
+    without recursion: the check that keeps recursive code from meeting a RecursionError."""
+    if not isinstance(value, dict | list):
+        return limit < 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        items = node.values() if isinstance(node, dict) else node
+        stack.extend((x, depth + 1) for x in items if isinstance(x, dict | list))
+    return False
+
+
 def fingerprint(value: str) -> str:
     """How a secret is shown and stored: never the value itself. ``""`` stays ``""``."""
     if value == "":
         return ""
-    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()[:12]
+    # surrogatepass: a lone surrogate (odd live data, an undecodable environment) still hashes
+    return "sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 @dataclass
@@ -63,6 +110,28 @@ class Normalized:
     unknown: dict[str, str] = field(default_factory=dict)  # attribute -> why it is unknown
     secrets: dict[str, str] = field(default_factory=dict)  # attribute -> env var (desired side)
     invalid: dict[str, str] = field(default_factory=dict)  # attribute -> why its value is unusable
+    unreadable: dict[str, str] = field(default_factory=dict)  # live field -> why it cannot be read
+
+
+class _Odd(Exception):
+    """A live value that has no faithful canonical form, at ``path``."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(why)
+        self.path = path
+        self.why = why
+
+
+def field_label(path: Path) -> str:
+    """``("tags", "[]", "app", "allowedValues")`` -> ``tags[app].allowedValues``."""
+    out = ""
+    parts = iter(path)
+    for part in parts:
+        if part == "[]":
+            out += f"[{next(parts, '')}]"
+        else:
+            out += f".{part}" if out else part
+    return out
 
 
 def managed_attributes(kind: ObjectKind) -> list[str]:
@@ -104,21 +173,77 @@ def _canon(
         return out
     if isinstance(value, list):
         if _is_set(kind, spec):
-            return frozenset(value)
+            return _set(value, path)
         key = _keyed(kind, spec)
         items = schema.get("items", {})
         item_spec = (*spec, "[]")
         if key is not None:
             keyed = {}
-            for item in value:
-                if isinstance(item, dict) and key in item:
-                    name = str(item[key])
-                    keyed[name] = _canon(kind, items, item, (*path, "[]", name), item_spec, n)
+            for i, item in enumerate(value):
+                if not isinstance(item, dict) or key not in item:
+                    raise _Odd((*path, "[]", str(i)), f"an entry without {key}")
+                name = str(item[key])
+                if name in keyed:
+                    raise _Odd((*path, "[]", name), f"{key} {name!r} is repeated")
+                keyed[name] = _canon(kind, items, item, (*path, "[]", name), item_spec, n)
             return keyed
         return tuple(
             _canon(kind, items, v, (*path, "[]", str(i)), item_spec, n) for i, v in enumerate(value)
         )
     return value
+
+
+def _set(value: list[Any], path: Path) -> frozenset[Any]:
+    """A set-like list as a frozenset of its values, which must be scalars (they are strings
+    in every schema), and never ``true`` beside ``1`` (a frozenset would keep one of them)."""
+    try:
+        members = frozenset(value)
+    except TypeError:
+        odd = next(x for x in value if isinstance(x, dict | list))
+        what = "an object" if isinstance(odd, dict) else "a list"
+        raise _Odd(path, f"a set of values holds {what}") from None
+    if _has_bool(members) and len(_typed(members)) != len(set(map(_typed_member, value))):
+        raise _Odd(path, "a set of values holds true or false beside 1 or 0")
+    return members
+
+
+def _typed_member(x: Any) -> tuple[bool, Any]:
+    return (type(x) is bool, x)
+
+
+def _typed(s: frozenset[Any]) -> frozenset[tuple[bool, Any]]:
+    """Set members tagged with whether they are booleans: ``{1} != {True}`` as typed sets."""
+    return frozenset(map(_typed_member, s))
+
+
+def _has_bool(s: frozenset[Any]) -> bool:
+    return True in s or False in s  # hash lookups; also true for 1, 0, 1.0: then look closer
+
+
+def set_minus(a: frozenset[Any], b: frozenset[Any]) -> frozenset[Any]:
+    """The members of ``a`` not in ``b``, booleans never taken for numbers."""
+    if not (_has_bool(a) and _has_bool(b)):
+        return a - b
+    return frozenset(x for _, x in _typed(a) - _typed(b))
+
+
+def sort_key(x: Any) -> tuple[int, Any, str]:
+    """A total order on canonical set members of any type: strings, booleans, numbers, rest."""
+    if isinstance(x, str):
+        return (0, x, "")
+    if isinstance(x, bool):
+        return (1, int(x), "")
+    if isinstance(x, int | float):
+        return (2, 0, repr(x)) if x != x else (2, x, "")  # NaN is not ordered: by its text
+    return (3, 0, json.dumps(x, sort_keys=True, default=str))
+
+
+def sorted_values(values: frozenset[Any]) -> list[Any]:
+    """A set's members in order: plain order for strings, ``sort_key`` for anything else."""
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=sort_key)
 
 
 def normalize_desired(
@@ -151,6 +276,7 @@ def normalize_desired(
 
 
 def normalize_live(kind: ObjectKind, attributes: Mapping[str, Any]) -> Normalized:
+    """Total: odd data becomes ``Unreadable`` values named in ``unreadable``, never an error."""
     n = Normalized({})
     props = load_schema(kind.schema)["properties"]
     for attr in managed_attributes(kind):
@@ -162,21 +288,46 @@ def normalize_live(kind: ObjectKind, attributes: Mapping[str, Any]) -> Normalize
         if attr in kind.secret_fields:
             if isinstance(value, dict) and isinstance(value.get("fingerprint"), str):
                 n.values[attr] = value["fingerprint"]  # from a snapshot: already masked
+            elif isinstance(value, dict | list):  # may hold the secret: never shown nor hashed
+                _unreadable(n, (attr,), SECRET_NOT_A_STRING, None)
             else:
                 n.values[attr] = fingerprint(value) if isinstance(value, str) else value
             continue
-        if isinstance(value, dict | list):
-            value = with_defaults(props[attr], value)
-        n.values[attr] = _canon(kind, props[attr], value, (attr,), (attr,), n)
+        if isinstance(value, dict | list) and nested_deeper_than(value, MAX_DEPTH):
+            _unreadable(n, (attr,), f"nested more than {MAX_DEPTH} levels deep", None)
+            continue
+        extras = dict(n.extras)
+        try:
+            if isinstance(value, dict | list):
+                value = with_defaults(props[attr], value)
+            n.values[attr] = _canon(kind, props[attr], value, (attr,), (attr,), n)
+        except _Odd as odd:
+            n.extras = extras  # what this attribute had set aside is moot
+            _unreadable(n, odd.path, odd.why, attributes[attr])
     return n
 
 
+def _unreadable(n: Normalized, path: Path, why: str, raw: Any) -> None:
+    """Record a live value that cannot be compared: its attribute becomes ``Unreadable``."""
+    digest = ""
+    if raw is not None:
+        data = json.dumps(raw, sort_keys=True, default=str)  # ASCII: surrogates are escapes
+        digest = "sha256:" + hashlib.sha256(data.encode("ascii")).hexdigest()[:16]
+    n.values[path[0]] = Unreadable(why, digest)
+    n.unreadable[field_label(path)] = why
+
+
 def equal(a: Any, b: Any) -> bool:
-    """Equality of canonical values: numbers as numbers, but never booleans as numbers."""
+    """Equality of canonical values: numbers as numbers, but never booleans as numbers (in sets
+    neither); an unreadable value equals only the same unreadable value."""
     if isinstance(a, Unknown) or isinstance(b, Unknown):
         return True  # cannot be known: never a change
+    if isinstance(a, Unreadable) or isinstance(b, Unreadable):
+        return isinstance(a, Unreadable) and a.__eq__(b)
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
+    if isinstance(a, frozenset) and isinstance(b, frozenset):
+        return a == b and (not (_has_bool(a) and _has_bool(b)) or _typed(a) == _typed(b))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
     if isinstance(a, tuple) and isinstance(b, tuple):
@@ -187,9 +338,12 @@ def equal(a: Any, b: Any) -> bool:
 
 
 def plain(value: Any) -> Any:
-    """A canonical value as JSON data: sets sorted, unknowns as None."""
+    """A canonical value as JSON data: sets sorted, unknowns as None, unreadable values as
+    what made them so and a digest (never the value: it may be a secret's)."""
     if isinstance(value, frozenset):
-        return sorted(value)
+        return sorted_values(value)
+    if isinstance(value, Unreadable):
+        return {"unreadable": value.why, "digest": value.digest}
     if isinstance(value, dict):
         return {k: plain(v) for k, v in sorted(value.items())}
     if isinstance(value, tuple):

@@ -1,12 +1,14 @@
 """Live snapshots: the live state of an org saved to a file, secrets as fingerprints.
 
 A trusted job on main refreshes the snapshot; pull-request jobs plan against it with no token
-and no network (``plan --live FILE``).
+and no network (``plan --live FILE``). Live data is saved as the API gave it, odd values
+included (a lone surrogate is a JSON escape), so a plan against the snapshot is the plan against
+the API; a secret that is not a string is saved as a marker, never as itself. A snapshot nested
+deeper than the API client accepts (``normalize.MAX_DEPTH``) is refused like a malformed answer.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,8 @@ from reconciler.errors import InputError
 from reconciler.files import read_json, write_atomic
 from reconciler.kinds.base import ObjectKind
 from reconciler.model import LiveObject
-from reconciler.normalize import fingerprint
+from reconciler.normalize import MAX_DEPTH, SECRET_NOT_A_STRING, fingerprint, nested_deeper_than
+from reconciler.render.escape import json_dumps
 
 FORMAT = "reconciler-snapshot"
 FORMAT_VERSION = 1
@@ -28,6 +31,8 @@ def _masked(kind: ObjectKind, attributes: Mapping[str, Any]) -> dict[str, Any]:
         value = out.get(name)
         if isinstance(value, str):
             out[name] = {"fingerprint": fingerprint(value)}
+        elif isinstance(value, dict | list):  # odd data that may hold the secret: never saved
+            out[name] = {"unreadable": SECRET_NOT_A_STRING}
     return out
 
 
@@ -46,12 +51,17 @@ def save(path: Path, org: str, api: str, live: Mapping[str, Sequence[LiveObject]
             for kind, objects in live.items()
         },
     }
-    write_atomic(path, json.dumps(body, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+    write_atomic(path, json_dumps(body, indent=1, sort_keys=True) + "\n")
 
 
 def load(path: Path, org: str | None) -> tuple[str, dict[str, list[LiveObject]]]:
     """(org, live objects per kind) from a snapshot; refuses another org's snapshot."""
-    body = read_json(path, "reconciler snapshot")
+    try:
+        body = read_json(path, "reconciler snapshot")
+    except RecursionError:
+        raise InputError(f"{path}: malformed snapshot (nested too deep)") from None
+    if isinstance(body, dict) and nested_deeper_than(body.get("objects"), MAX_DEPTH):
+        raise InputError(f"{path}: malformed snapshot (nested more than {MAX_DEPTH} levels)")
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise InputError(f"{path}: not a reconciler snapshot")
     if body.get("formatVersion") != FORMAT_VERSION:
@@ -64,7 +74,16 @@ def load(path: Path, org: str | None) -> tuple[str, dict[str, list[LiveObject]]]
         for kind, objects in body["objects"].items():
             if kind not in kinds.OBJECT_KINDS:
                 raise InputError(f'{path}: unknown kind "{kind}"')
-            live[kind] = [LiveObject(str(o["id"]), dict(o["attributes"])) for o in objects]
+            live[kind] = [_object(path, kind, o) for o in objects]
     except (KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"{path}: malformed snapshot ({type(exc).__name__}: {exc})") from None
     return str(snap_org), live
+
+
+def _object(path: Path, kind: str, o: Any) -> LiveObject:
+    attributes = o["attributes"]
+    if not isinstance(attributes, dict):
+        raise InputError(
+            f"{path}: malformed snapshot ({kind} {o['id']!r}: attributes not an object)"
+        )
+    return LiveObject(str(o["id"]), attributes)

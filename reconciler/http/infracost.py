@@ -34,6 +34,7 @@ from reconciler.http.transport import (
 )
 from reconciler.kinds.base import ObjectKind as Kind
 from reconciler.model import LiveObject
+from reconciler.normalize import MAX_DEPTH, nested_deeper_than
 from reconciler.settings import ENV_TOKEN, SANDBOX, Secret, check_api_url
 
 _log = logging.getLogger(__name__)
@@ -305,14 +306,22 @@ class ApiClient:
         return ApiError(method, path, response.status_code, f"malformed answer: {why}")
 
     def _json(self, method: str, url: str, response: requests.Response) -> dict[str, Any]:
+        """The answer's JSON object; nesting deeper than ``MAX_DEPTH`` is a malformed answer
+        (never a RecursionError later), and so are NaN and Infinity, which JSON does not have."""
         ctype = response.headers.get("Content-Type", "none").split(";")[0].strip() or "none"
         try:
-            body = json.loads(response.content)
+            body = json.loads(response.content, parse_constant=_not_json)
+        except _NotJson as exc:
+            raise self._malformed(method, url, response, str(exc)) from None
         except (ValueError, UnicodeDecodeError):
             why = f"not JSON (Content-Type {ctype}); is the API URL right?"
             raise self._malformed(method, url, response, why) from None
+        except RecursionError:
+            raise self._malformed(method, url, response, _TOO_DEEP) from None
         if not isinstance(body, dict):
             raise self._malformed(method, url, response, "not a JSON object")
+        if nested_deeper_than(body, MAX_DEPTH):
+            raise self._malformed(method, url, response, _TOO_DEEP)
         return body
 
     def _object(self, method: str, url: str, response: requests.Response) -> LiveObject:
@@ -374,6 +383,16 @@ class ApiClient:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
+
+
+class _NotJson(ValueError):
+    """A constant Python's parser accepts and JSON does not have."""
+
+
+def _not_json(constant: str) -> Any:
+    raise _NotJson(f"{constant} is not a JSON value")
 
 
 def _next_link(body: Mapping[str, Any]) -> str | None:
