@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from reconciler import kinds
+from reconciler import kinds, secrets
 from reconciler.http.infracost import ApiClient, ApiError, OutcomeUnknown
 from reconciler.kinds.base import ObjectKind
 from reconciler.model import Change, LiveObject, Plan, Ref
@@ -85,6 +85,7 @@ def _resolve(send: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
             resolved = env.get(value["fromEnv"], value.get("default"))
             if resolved is None:
                 raise _Unresolved(f"{value['fromEnv']} is not set")
+            secrets.register(resolved)  # sent: an API may echo it in an error
             out[key] = resolved
         else:
             out[key] = value

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler import secrets
 from reconciler.errors import ConfigError, InputError
 from reconciler.files import write_atomic
 from reconciler.http.servicenow import PAGE_SIZE, ServiceNow
@@ -187,6 +188,7 @@ def _open(
             except DataError as exc:
                 raise ConfigError(f"sources.{name}.servicenow.fixtures.{table}: {exc}") from None
         with embedded_servicenow(tables) as endpoint:
+            secrets.register(endpoint.user, endpoint.password)
             auth = HTTPBasicAuth(endpoint.user, endpoint.password)
             with ServiceNow(endpoint.base_url, auth, settings) as client:
                 yield client
@@ -197,6 +199,7 @@ def _open(
         value = env.get(variable, "")
         if not value:
             raise ConfigError(f"{variable} is not set (sources.{name}.servicenow.{key})")
+        secrets.register(value)  # scrubbed from every message of the run
         return value
 
     if "token" in spec:

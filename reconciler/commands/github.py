@@ -311,6 +311,7 @@ def _apply_report(params: ApplyReportParams, ctx: Context) -> int:
     from reconciler.github import actions, comments
     from reconciler.render import github as render
 
+    _register_secrets(ctx.cwd / params.dir, ctx.env)
     events = _read_events(ctx.cwd / params.events)
     commit = ctx.env.get("GITHUB_SHA", "")
     report = render.apply_report(
@@ -465,9 +466,48 @@ def _org(dir_given: str, ctx: Context) -> str:
     return settings.org or ""
 
 
+def _register_secrets(directory: Path, env: Mapping[str, str]) -> None:
+    """What this step knows of the run's secrets, from its own environment: the tokens, and
+    the values of the variables the directory's ``fromEnv`` references name (those set here).
+    An event log written by an earlier step is scrubbed of them again (defence in depth)."""
+    from reconciler import secrets
+    from reconciler.discover import resource_files
+    from reconciler.documents import load_documents
+    from reconciler.errors import ReconcilerError
+    from reconciler.settings import CONFIG_NAME, ENV_TOKEN
+
+    names = {ENV_TOKEN, "GITHUB_TOKEN", "INFRACOST_PLAN_TOKEN"}
+    files = [directory / CONFIG_NAME] if (directory / CONFIG_NAME).is_file() else []
+    files += resource_files(directory)  # os.walk leaves out what it cannot read
+    for file in files:
+        try:
+            names |= {name for d in load_documents(file) for name in _from_env_names(d.data)}
+        except (ReconcilerError, OSError, RecursionError):
+            continue
+    secrets.register_env(env, sorted(names))
+
+
+def _from_env_names(data: Any) -> set[str]:
+    """The variable of every ``{fromEnv: NAME}`` in a document."""
+    names: set[str] = set()
+    stack = [data]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            if isinstance(value.get("fromEnv"), str):
+                names.add(value["fromEnv"])
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return names
+
+
 def _read_events(path: Path) -> list[dict[str, Any]]:
-    """The JSON lines of an event log; other lines (and a missing file) are left out."""
+    """The JSON lines of an event log, every secret this step knows scrubbed from them; other
+    lines (and a missing file) are left out."""
     import json
+
+    from reconciler.secrets import scrub_data
 
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -480,7 +520,7 @@ def _read_events(path: Path) -> list[dict[str, Any]]:
         except ValueError:
             continue
         if isinstance(item, dict):
-            events.append(item)
+            events.append(scrub_data(item))
     return events
 
 

@@ -2,13 +2,17 @@
 
 ``text`` is for people (``+ created Kind "name" (0.12 s)``); ``json`` is one JSON object
 per line for the audit trail, read back by ``reconciler github apply-report``. Each function
-returns the lines to print, without the final newline.
+returns the lines to print, without the final newline. Details and warnings come from outside
+(an API's error text): every secret the run knows is scrubbed from them, whole, before anything
+is printed or cut.
 """
 
 from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any, Literal
+
+from reconciler.secrets import scrub
 
 if TYPE_CHECKING:
     from reconciler.apply import Event, Result
@@ -20,23 +24,24 @@ SYMBOLS = {"created": "+", "adopted": "+", "updated": "~", "deleted": "-", "uplo
 
 def event(event: Event, fmt: Format) -> str:
     """One write as it happens (or fails, or is skipped)."""
+    detail, warnings = scrub(event.detail), [scrub(w) for w in event.warnings]
     if fmt == "json":
         record: dict[str, Any] = {
             "event": event.outcome,
             "kind": event.ref.kind,
             "name": event.ref.name,
             "id": event.ref.id,
-            "detail": event.detail,
-            "warnings": list(event.warnings),
+            "detail": detail,
+            "warnings": warnings,
             "seconds": event.seconds,
         }
         return json.dumps(record, ensure_ascii=False)
     line = f"{SYMBOLS.get(event.outcome, '!')} {event.outcome} {_ref(event.ref)}"
-    if event.detail:
-        line += f": {event.detail}"
+    if detail:
+        line += f": {detail}"
     if event.outcome in SYMBOLS:
         line += f" ({event.seconds:.2f} s)"
-    return "\n".join([line, *(f"    warning: {warning}" for warning in event.warnings)])
+    return "\n".join([line, *(f"    warning: {warning}" for warning in warnings)])
 
 
 def summary(result: Result, fmt: Format) -> str:
@@ -50,7 +55,7 @@ def summary(result: Result, fmt: Format) -> str:
     ]
     for e in result.events:
         if e.outcome in ("failed", "interrupted", "skipped"):
-            lines.append(f"  {e.outcome}: {_ref(e.ref)}: {e.detail}")
+            lines.append(f"  {e.outcome}: {_ref(e.ref)}: {scrub(e.detail)}")
     if result.failed or skipped:
         lines.append("Run plan again to see exactly the remaining work.")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from typing import Any
 from reconciler.model import Plan
 from reconciler.render import markdown
 from reconciler.render.text import Detail, clean, plural, ref_text
+from reconciler.secrets import scrub
 
 BODY_LIMIT = 65_536
 MAX_EVENTS = 200  # event lines shown in an apply report; the event log artifact has them all
@@ -95,14 +96,15 @@ def drift_closing_note(*, commit: str, run_url: str) -> str:
 
 
 def _event_line(event: Mapping[str, Any]) -> str:
-    outcome = clean(str(event.get("event", "?")), 40)
-    kind, name = str(event.get("kind", "?")), str(event.get("name", "?"))
+    """One event of the log, every secret the run knows scrubbed before anything is cut."""
+    outcome = clean(scrub(str(event.get("event", "?"))), 40)
+    kind, name = scrub(str(event.get("kind", "?"))), scrub(str(event.get("name", "?")))
     ident = event.get("id")
     line = f"{_SYMBOL.get(outcome, '!')} {outcome} "
-    line += ref_text(kind, name, str(ident) if ident else None, _DETAIL)
+    line += ref_text(kind, name, scrub(str(ident)) if ident else None, _DETAIL)
     detail = event.get("detail")
     if detail:
-        line += f": {clean(str(detail), markdown.MAX_CHARS)}"
+        line += f": {clean(scrub(str(detail)), markdown.MAX_CHARS)}"
     return line
 
 
