@@ -237,3 +237,23 @@ def test_apply_yml_writes_to_the_org_it_locks(tmp_path: Path, sandbox_org: Sandb
     assert code == 1, out + err
     assert f'sets org "{sandbox_org.org}" but the environment sets INFRACOST_ORG="elsewhere"' in err
     assert sandbox_org.writes() == 0
+
+
+def test_a_run_that_plans_amid_duplicates_writes_nothing_and_says_why(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    """What a third run sees when it plans while two others' copies both exist: a refused plan,
+    nothing written, and the reason also with ``--format json`` (CI's format), on stderr."""
+    directory = tmp_path / "d"
+    desired(directory, 2)
+    for _ in range(2):
+        sandbox_org.guardrail("Guardrail 0000", scope="PROJECT", totalThreshold=100)
+    writes = sandbox_org.writes()
+    flags, env = against(sandbox_org)
+    code, out, err = run(
+        "apply", ".", *flags, "--auto-approve", "--format", "json", cwd=directory, env=env
+    )
+    assert (code, out) == (1, "")
+    assert err.startswith("Error: the plan was refused; nothing was written:\n")
+    assert "Guardrail/Guardrail 0000: 2 live objects have this name" in err
+    assert sandbox_org.writes() == writes

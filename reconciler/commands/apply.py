@@ -121,6 +121,8 @@ def _apply_dir(params: ApplyParams, ctx: Context) -> int:
         if params.format == "text":
             _common.print_plan(plan, "text", ctx)
         if plan.errors:
+            if params.format == "json":  # stdout is the event stream: say why on stderr
+                _print_refused(plan, ctx)
             return 1
         table = prepared.state.custom_properties
         upload = _wants_upload(plan, params)
@@ -293,6 +295,13 @@ def _write(
     if result.interrupted:
         return EXIT_INTERRUPTED
     return 1 if result.failed else 0
+
+
+def _print_refused(plan: Plan, ctx: Context) -> None:
+    """Why a refused plan wrote nothing, for ``--format json`` (text shows it in the plan)."""
+    print("Error: the plan was refused; nothing was written:", file=ctx.stderr)
+    for error in plan.errors:
+        print(f"  x {error}", file=ctx.stderr)
 
 
 def _print_nothing(params: ApplyParams, ctx: Context) -> None:
