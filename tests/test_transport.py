@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from requests.auth import HTTPBasicAuth
 
+from reconciler import secrets
 from reconciler.errors import ConfigError
 from reconciler.http.transport import (
     Answer,
@@ -342,6 +343,24 @@ def test_secrets_a_client_adds_are_scrubbed_from_no_answer_errors_too() -> None:
         t.send("GET", url)
     assert caught.value.path == "/blob?***"
     _assert_hidden(str(caught.value), "SignedSecret123")
+
+
+def test_every_secret_of_the_run_is_scrubbed_even_one_this_transport_never_sent() -> None:
+    """A webhook URL resolved for apply, a ServiceNow password: known to the run, so scrubbed
+    from this client's errors too, in any case, before the cut; and this transport's token is
+    made known to the run, for the messages that do not go through it."""
+    webhook = "https://hooks.slack.com/services/T0RUN/B0RUN/0123456789abcdef"
+    secrets.forget()
+    try:
+        secrets.register(webhook, "Service-Now-Password-42")
+        echoed = "z" * 490 + f" {webhook.upper()} and service-now-password-42"
+        with serving(reply(400, echoed.encode())) as s, transport(s.url) as t:
+            text = t.describe(t.send("GET", f"{s.url}/x"))
+            assert secrets.scrub(f"Bearer {TOKEN.upper()}") == "Bearer ***"
+        assert text.startswith("z" * 490 + " ***")
+        _assert_hidden(text, webhook, "Service-Now-Password-42")
+    finally:
+        secrets.forget()
 
 
 def test_no_credential_sends_no_authorization_and_never_netrc(

@@ -22,8 +22,15 @@ It does, for every client:
   an HTML page);
 - pagination (``Link: rel="next"`` or ``links.next``) that stays on the API's host, never
   loops, and stops at ``max_pages``;
-- every secret the transport knows (its auth's, and any a client adds) scrubbed from every
-  error text, in any letter case, before the text is cut to its length limit.
+- a cap on the decoded size of every answer (``max_body_bytes``; ``max_download_bytes`` for a
+  derived transport, which fetches downloads), counted as the body streams in, so a small
+  gzip answer that expands to gigabytes is stopped at the cap; and a total ``deadline`` per
+  call, across connecting, every read and the retries' waits: a watchdog thread shuts the
+  socket of a call that passes it, so a server that sends one byte a second is stopped too;
+- every secret the run knows (``reconciler.secrets``: the token, every resolved ``fromEnv``
+  value, the ServiceNow credentials) and every one the transport knows (its auth's, and any a
+  client adds) scrubbed from every error text, in any letter case, before the text is cut to
+  its length limit. The transport's own are made known to the run.
 
 A client keeps what is particular to its service: its documents, its hints, its rate limits.
 """
@@ -31,11 +38,14 @@ A client keeps what is particular to its service: its documents, its hints, its 
 from __future__ import annotations
 
 import base64
+import contextlib
+import heapq
 import io
+import itertools
 import json
 import logging
 import math
-import re
+import socket
 import ssl
 import threading
 import time
@@ -52,7 +62,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase, HTTPBasicAuth
 from urllib3 import HTTPHeaderDict, HTTPResponse
-from urllib3.connectionpool import ConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import ConnectionPool, HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     MaxRetryError,
@@ -61,10 +72,12 @@ from urllib3.exceptions import (
     ProxyError,
     ReadTimeoutError,
 )
+from urllib3.poolmanager import pool_classes_by_scheme
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from reconciler import __version__
+from reconciler import secrets as run_secrets
 from reconciler.errors import ReconcilerError
 from reconciler.settings import Secret, check_url
 
@@ -72,13 +85,16 @@ _log = logging.getLogger(__name__)
 
 MAX_DETAIL = 500  # characters of a server's message shown in an error
 _BODY_READ = 65_536  # characters of an error body looked at
+_CHUNK = 65_536  # decoded bytes read at a time
+MiB = 1024 * 1024
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class TransportSettings:
     """Timeouts and waits (seconds), retries and caps: defaults for real use; tests scale them
-    down. A call takes at most (retries + 1) x (connect + read timeout) + its waits."""
+    down. A call takes at most (retries + 1) x (connect + read timeout) + its waits, and never
+    longer than ``deadline``."""
 
     connect_timeout: float = 10.0
     read_timeout: float = 60.0  # no byte received for this long
@@ -90,6 +106,9 @@ class TransportSettings:
     wait_max: float = math.inf  # a longer wait is not waited for: an error names it
     total_wait_max: float = math.inf  # the same for all the waits of one call together
     max_pages: int = 1000  # pages followed per list
+    deadline: float = 300.0  # one call in all: connecting, every read, the retries' waits
+    max_body_bytes: int = 64 * MiB  # an answer's body, decoded
+    max_download_bytes: int = 256 * MiB  # the same for a derived transport (downloads)
 
     def __post_init__(self) -> None:
         numbers = (
@@ -102,7 +121,14 @@ class TransportSettings:
             self.wait_max,
             self.total_wait_max,
         )
-        if not all(n >= 0 for n in numbers) or self.retries < 0 or self.max_pages < 1:
+        if (
+            not all(n >= 0 for n in numbers)
+            or self.retries < 0
+            or self.max_pages < 1
+            or not self.deadline > 0
+            or self.max_body_bytes < 1
+            or self.max_download_bytes < 1
+        ):
             raise ValueError(f"invalid client settings: {self}")
 
 
@@ -186,6 +212,194 @@ class NoAnswerError(Protocol):
     def __call__(
         self, method: str, path: str, detail: str, *, maybe_processed: bool, hint: str = ""
     ) -> HttpError: ...
+
+
+# --- the deadline of a call and the cap on answers -----------------------------------------
+
+
+class _Call:
+    """One call's deadline and the sockets it uses; ``expire`` shuts them, whatever is blocked
+    reading from them, and no new attempt starts after it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+        self.expired = False
+        self.done = False
+        self._sockets: list[Any] = []
+        self._lock = threading.Lock()
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def check(self) -> None:
+        """Before an attempt is sent: none is sent once the deadline has passed."""
+        if self.expired or self.remaining() <= 0:
+            self.expired = True
+            raise _Deadline()
+
+    def watch(self, sock: Any) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            if self.done:
+                return
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def expire(self) -> None:
+        with self._lock:
+            if self.done:
+                return
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def finish(self) -> None:
+        with self._lock:
+            self.done = True
+            self._sockets.clear()
+
+
+def _shut(sock: Any) -> None:
+    """Shut a socket down (not close it: its owner does), which wakes a blocked read."""
+    while sock is not None and not isinstance(sock, socket.socket):
+        sock = getattr(sock, "socket", None)  # urllib3's SSLTransport (TLS through a proxy)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)  # not SSLSocket's: it drops state
+
+
+class _Watchdog:
+    """One daemon thread for every call of the process: it expires each call at its deadline."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, _Call]] = []
+        self._numbers = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, call: _Call) -> None:
+        with self._wake:
+            if len(self._heap) > 1024 and len(self._heap) % 1024 == 0:  # drop finished calls
+                self._heap = [entry for entry in self._heap if not entry[2].done]
+                heapq.heapify(self._heap)
+            heapq.heappush(self._heap, (call.deadline, next(self._numbers), call))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="reconciler-deadlines", daemon=True
+                )
+                self._thread.start()
+            if self._heap[0][2] is call:
+                self._wake.notify()
+
+    def _run(self) -> None:
+        with self._wake:
+            while True:
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._wake.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._wake.wait(wait)
+                    continue
+                heapq.heappop(self._heap)[2].expire()
+
+
+_WATCHDOG = _Watchdog()
+_calls = threading.local()  # the call this thread is making
+
+
+def _current() -> _Call | None:
+    call: _Call | None = getattr(_calls, "call", None)
+    return call
+
+
+def _connected(sock: Any) -> None:
+    call = _current()
+    if call is not None:
+        call.watch(sock)
+
+
+def _sending(sock: Any) -> None:
+    call = _current()
+    if call is not None:
+        call.check()
+        call.watch(sock)
+
+
+class _Watched(HTTPConnection):
+    """A connection whose socket the current call's deadline can shut."""
+
+    def connect(self) -> None:
+        super().connect()
+        _connected(self.sock)
+
+    def request(self, *args: Any, **kw: Any) -> None:
+        _sending(self.sock)
+        super().request(*args, **kw)
+
+
+class _WatchedTLS(HTTPSConnection):
+    def connect(self) -> None:
+        super().connect()
+        _connected(self.sock)
+
+    def request(self, *args: Any, **kw: Any) -> None:
+        _sending(self.sock)
+        super().request(*args, **kw)
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _Watched
+
+
+class _TLSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedTLS
+
+
+_POOLS = {"http": _Pool, "https": _TLSPool}
+
+
+class _Deadline(Exception):  # control flow: the client gets its own error
+    pass
+
+
+class _TooLarge(Exception):  # control flow: the client gets its own error
+    pass
+
+
+def _read_capped(chunks: Iterable[bytes], limit: int, close: Callable[[], None]) -> bytes:
+    """A body, decoded, read until it passes ``limit`` bytes: then ``close`` and stop."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            close()
+            raise _TooLarge()
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _too_long_declared(headers: Mapping[str, str], limit: int) -> bool:
+    """A body that says, uncompressed, that it is longer than the cap: not read at all."""
+    encoding = headers.get("Content-Encoding", "").strip().lower()
+    length = headers.get("Content-Length", "").strip()
+    return encoding in ("", "identity") and length.isdigit() and int(length) > limit
+
+
+def _discard(response: BaseHTTPResponse) -> None:
+    """Close an answer that is not read to its end, and give its connection back."""
+    response.close()
+    response.release_conn()
+
+
+def size_text(limit: int) -> str:
+    return f"{limit // MiB:,} MiB" if limit % MiB == 0 else f"{limit:,} bytes"
 
 
 # --- the retry policy ----------------------------------------------------------------------
@@ -297,9 +511,10 @@ class _Kept(Exception):  # control flow, never shown
 
 
 class _TooLong(Exception):  # control flow: the client gets its own error
-    def __init__(self, answer: Answer, wait: float) -> None:
+    def __init__(self, answer: Answer, wait: float, *, deadline: float | None = None) -> None:
         self.answer = answer
         self.wait = wait
+        self.deadline = deadline  # set: the wait would pass the call's deadline
 
 
 class _Retry(Retry):
@@ -341,6 +556,11 @@ class _Retry(Retry):
         _stacktrace: TracebackType | None = None,
     ) -> Self:
         transport = self.transport
+        call = _current()
+        if call is not None and call.expired:
+            if response is not None:
+                _discard(response)
+            raise _Deadline()
         wait = Wait()
         answer: Answer | None = None
         if error is not None:
@@ -352,18 +572,14 @@ class _Retry(Retry):
                 raise error.with_traceback(_stacktrace)  # it may have been processed
         elif response is not None and method is not None:
             got = response
-            answer = Answer(
-                method,
-                got.status,
-                got.headers,
-                lambda: got.read(decode_content=True, cache_content=True),
-            )
+            answer = Answer(method, got.status, got.headers, lambda: transport.read_raw(got))
             decided = transport.policy.wait(answer)
             if decided is None:
                 if answer.body_read:
                     raise _Kept(got, answer.body)
                 raise MaxRetryError(_pool, url or "")  # type: ignore[arg-type]  # not retried
             wait = decided
+            answer.body  # noqa: B018 - read here, within the cap (urllib3 would drain it all)
         try:
             retry = super().increment(method, url, response, error, _pool, _stacktrace)
         except MaxRetryError:
@@ -373,12 +589,14 @@ class _Retry(Retry):
         backoff = retry.get_backoff_time()
         delay = max(wait.at_least, backoff if wait.seconds is None else wait.seconds)
         settings = transport.settings
-        if delay > settings.wait_max or self.waited + delay > settings.total_wait_max:
+        capped = delay > settings.wait_max or self.waited + delay > settings.total_wait_max
+        past = call is not None and delay > call.remaining()  # the deadline would pass
+        if capped or past:
             if answer is None:
                 assert error is not None
                 raise error.with_traceback(_stacktrace)
             answer.body  # noqa: B018 - read for the error's message
-            raise _TooLong(answer, delay)
+            raise _TooLong(answer, delay, deadline=None if capped else settings.deadline)
         retry.delay, retry.waited = delay, self.waited + delay
         transport._counted()
         why = wait.why or (type(error).__name__ if error is not None else "")
@@ -387,6 +605,18 @@ class _Retry(Retry):
 
 
 class _Adapter(HTTPAdapter):
+    """Connections the deadline can shut; an answer a policy read goes back rebuilt."""
+
+    def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+        super().init_poolmanager(*args, **kw)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if manager.pool_classes_by_scheme is pool_classes_by_scheme:  # not a SOCKS proxy's
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
+
     def send(self, request: requests.PreparedRequest, *args: Any, **kw: Any) -> requests.Response:
         try:
             return super().send(request, *args, **kw)
@@ -415,9 +645,11 @@ class Transport:
         secrets: Iterable[str] = (),
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        max_bytes: int | None = None,
     ) -> None:
         self.base_url = check_url(base_url, what)
         self.settings = settings
+        self.max_bytes = settings.max_body_bytes if max_bytes is None else max_bytes
         self.policy = policy if policy is not None else RetryPolicy(settings, clock=clock)
         self.sleep = sleep
         self.clock = clock
@@ -426,13 +658,8 @@ class Transport:
         self._no_answer = no_answer
         auth = auth if auth is not None else BearerAuth(None)  # no credential, no ~/.netrc
         known = {s for s in (*secrets, *_secrets_of(auth)) if s}
-        self._secrets = (
-            re.compile(
-                "|".join(re.escape(s) for s in sorted(known, key=len, reverse=True)), re.IGNORECASE
-            )
-            if known
-            else None
-        )
+        run_secrets.register(*known)  # every message of the run is scrubbed of them
+        self._secrets = frozenset(f for s in known for f in run_secrets.forms(s))  # any length
         self._count = 0
         self._lock = threading.Lock()
         retry = _Retry(
@@ -463,13 +690,15 @@ class Transport:
 
     def derive(self, base_url: str, auth: AuthBase | None = None, **kw: Any) -> Transport:
         """A transport like this one (settings, policy, errors, clock, proxies) to another
-        place with other credentials: by default none, e.g. for a pre-signed URL."""
+        place with other credentials: by default none, e.g. for a pre-signed URL. Its answers
+        are downloads: capped at ``max_download_bytes``."""
         options: dict[str, Any] = {
             "what": self._what,
             "error": self._error,
             "no_answer": self._no_answer,
             "sleep": self.sleep,
             "clock": self.clock,
+            "max_bytes": self.settings.max_download_bytes,
             **kw,
         }
         other = Transport(base_url, self.settings, auth, **options)
@@ -497,24 +726,62 @@ class Transport:
     # --- calls ---
 
     def send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One call, retried as the policy says; any status comes back. No answer raises the
-        client's no-answer error; a wait over the caps, the client's error."""
+        """One call, retried as the policy says; any status comes back, its body read (at most
+        ``max_bytes`` of it, decoded). No answer, an answer over the cap or a call past its
+        deadline raises the client's no-answer error; a wait over the caps, the client's
+        error."""
         self._counted()
         s = self.settings
+        call = _Call(s.deadline)
+        outer, _calls.call = _current(), call
+        if math.isfinite(s.deadline):
+            _WATCHDOG.add(call)
         try:
-            response = self.session.request(
-                method,
-                url,
-                timeout=(s.connect_timeout, s.read_timeout),
-                allow_redirects=False,
-                **kwargs,
-            )
-        except _TooLong as too_long:
-            raise self._too_long(method, url, too_long) from None
-        except requests.RequestException as exc:
-            raise self.no_answer(method, url, exc) from exc
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    timeout=(min(s.connect_timeout, s.deadline), min(s.read_timeout, s.deadline)),
+                    allow_redirects=False,
+                    stream=True,
+                    **kwargs,
+                )
+                self._read_body(response, call)
+            except _TooLong as too_long:
+                raise self._too_long(method, url, too_long) from None
+            except _TooLarge:
+                raise self._too_large(method, url) from None
+            except _Deadline:
+                raise self._past_deadline(method, url) from None
+            except requests.RequestException as exc:
+                if call.expired:
+                    raise self._past_deadline(method, url) from None
+                raise self.no_answer(method, url, exc) from exc
+        finally:
+            call.finish()
+            _calls.call = outer
         _log.debug("%s %s -> %s", method, path_of(url), response.status_code)
         return response
+
+    def _read_body(self, response: requests.Response, call: _Call) -> None:
+        """The whole body, decoded, into ``response.content``; over the cap, or past the
+        deadline, the connection is closed and reading stops."""
+        if _too_long_declared(response.headers, self.max_bytes):
+            response.close()
+            raise _TooLarge()
+        body = _read_capped(response.iter_content(_CHUNK), self.max_bytes, response.close)
+        if call.expired:  # the watchdog shut the socket: what came is not all
+            response.close()
+            raise _Deadline()
+        response._content = body
+
+    def read_raw(self, response: BaseHTTPResponse) -> bytes:
+        """The body of an answer that urllib3 holds (for a retry policy), within the cap."""
+        if _too_long_declared(response.headers, self.max_bytes):
+            _discard(response)
+            raise _TooLarge()
+        chunks = response.stream(_CHUNK, decode_content=True)
+        return _read_capped(chunks, self.max_bytes, lambda: _discard(response))
 
     def pages(
         self,
@@ -549,8 +816,9 @@ class Transport:
     # --- error texts ---
 
     def scrub(self, text: str) -> str:
-        """``text`` with every secret this transport knows replaced by ``***``, in any case."""
-        return self._secrets.sub("***", text) if self._secrets is not None else text
+        """``text`` with every secret this transport and the run know replaced by ``***``, in
+        any case."""
+        return run_secrets.scrub(text, self._secrets)
 
     def path(self, url: str) -> str:
         """What an error shows of a URL: its path and query, scrubbed."""
@@ -582,6 +850,8 @@ class Transport:
         who = self._error.service.strip() or "the server"
         caps = [f"{s.wait_max:g} s"] if math.isfinite(s.wait_max) else []
         caps += [f"{s.total_wait_max:g} s in all"] if math.isfinite(s.total_wait_max) else []
+        if too_long.deadline is not None:
+            caps = [f"the call's deadline of {too_long.deadline:g} s"]
         hint = (
             f"{who} asks to wait {too_long.wait:,.0f} s, longer than this command waits "
             f"({', '.join(caps)}); run it again later"
@@ -589,6 +859,14 @@ class Transport:
         content_type = answer.headers.get("Content-Type", "")
         detail = self.detail(answer.status, content_type, answer.body)
         return self._error(method, self.path(url), answer.status, detail, hint=hint)
+
+    def _too_large(self, method: str, url: str) -> HttpError:
+        detail = f"answer larger than {size_text(self.max_bytes)}; stopped"
+        return self._no_answer(method, self.path(url), detail, maybe_processed=True)
+
+    def _past_deadline(self, method: str, url: str) -> HttpError:
+        detail = f"timed out: no complete answer within {self.settings.deadline:g} s (deadline)"
+        return self._no_answer(method, self.path(url), detail, maybe_processed=True)
 
     def _malformed(self, url: str, why: str) -> HttpError:
         return self._error("GET", self.path(url), None, f"malformed answer: {why}")
