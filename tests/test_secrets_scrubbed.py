@@ -76,6 +76,15 @@ def test_scrub_data_reaches_every_string_and_forget_empties() -> None:
     assert secrets.scrub("s3cr3t-value") == "s3cr3t-value"
 
 
+def test_the_token_is_known_once_the_settings_are_resolved(tmp_path: Path) -> None:
+    from reconciler.settings import resolve
+
+    token = "ics_" + random.token_hex(24)
+    env = {"INFRACOST_SERVICE_TOKEN": token}
+    resolve(tmp_path, flag_org="o", flag_api=None, env=env, config=None, config_file=None)
+    assert secrets.scrub(f"echoed {token.upper()}") == "echoed ***"
+
+
 def test_events_are_scrubbed_in_text_json_and_the_summary() -> None:
     from reconciler.apply import Event, Result
     from reconciler.model import Ref
@@ -98,9 +107,10 @@ def test_events_are_scrubbed_in_text_json_and_the_summary() -> None:
 
 def test_scrub_comes_before_the_cut_in_the_apply_report() -> None:
     from reconciler.render import github as render
+    from reconciler.render.markdown import MAX_CHARS
 
     secrets.register(WEBHOOK)
-    detail = "x" * 1_990 + WEBHOOK.upper()  # straddles the report's cut
+    detail = "x" * (MAX_CHARS - len(WEBHOOK) + 8) + WEBHOOK.upper()  # across the cut
     report = render.apply_report(
         [{"event": "failed", "kind": "Guardrail", "name": "g", "detail": detail}],
         exit_code=1,
