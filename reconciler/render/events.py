@@ -4,7 +4,8 @@
 per line for the audit trail, read back by ``reconciler github apply-report``. Each function
 returns the lines to print, without the final newline. Details and warnings come from outside
 (an API's error text): every secret the run knows is scrubbed from them, whole, before anything
-is printed or cut.
+is printed or cut. Names, ids, details and warnings are untrusted: text lines show them escaped
+(``render.escape``: one visible line, never a workflow command), JSON escapes them the same way.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Literal
 
+from reconciler.render.escape import clean, json_dumps, line, quote
 from reconciler.secrets import scrub
 
 if TYPE_CHECKING:
@@ -35,13 +37,15 @@ def event(event: Event, fmt: Format) -> str:
             "warnings": warnings,
             "seconds": event.seconds,
         }
-        return json.dumps(record, ensure_ascii=False)
-    line = f"{SYMBOLS.get(event.outcome, '!')} {event.outcome} {_ref(event.ref)}"
+        return json_dumps(record)
+    head = f"{SYMBOLS.get(event.outcome, '!')} {event.outcome} {_ref(event.ref)}"
     if detail:
-        line += f": {detail}"
+        head += f": {clean(detail)}"
     if event.outcome in SYMBOLS:
-        line += f" ({event.seconds:.2f} s)"
-    return "\n".join([line, *(f"    warning: {warning}" for warning in warnings)])
+        head += f" ({event.seconds:.2f} s)"
+    return "\n".join(
+        [line(head), *(line(f"    warning: {clean(warning)}") for warning in warnings)]
+    )
 
 
 def summary(result: Result, fmt: Format) -> str:
@@ -55,7 +59,7 @@ def summary(result: Result, fmt: Format) -> str:
     ]
     for e in result.events:
         if e.outcome in ("failed", "interrupted", "skipped"):
-            lines.append(f"  {e.outcome}: {_ref(e.ref)}: {scrub(e.detail)}")
+            lines.append(line(f"  {e.outcome}: {_ref(e.ref)}: {clean(scrub(e.detail))}"))
     if result.failed or skipped:
         lines.append("Run plan again to see exactly the remaining work.")
     return "\n".join(lines)
@@ -82,5 +86,5 @@ def _json_summary(applied: int, failed: int, skipped: int, interrupted: bool, ch
 
 
 def _ref(ref: Ref) -> str:
-    ident = f" (id {ref.id})" if ref.id else ""
-    return f'{ref.kind} "{ref.name}"{ident}'
+    ident = f" (id {clean(ref.id)})" if ref.id else ""
+    return f"{clean(ref.kind)} {quote(ref.name)}{ident}"
