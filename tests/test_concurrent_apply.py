@@ -1,15 +1,22 @@
 """Concurrent applies on one org never duplicate (issue 13, item 1).
 
-Real ``reconciler apply`` processes (``python -m reconciler``), started at the same moment against
-one sandbox server on 127.0.0.1: the API has no lock and no idempotency key, so two runs that
+Real ``reconciler apply`` processes, started at the same moment against one sandbox server on
+127.0.0.1 (the session's): the API has no lock and no idempotency key, so two runs that
 planned the same creates both make them. Each run lists the kind again after its creates, keeps
 the lowest id of the objects that share a name and equal the desired object, and deletes the
-others; a run whose own object lost reports ``adopted`` ("lost a race"). Every run exits 0, the
-org ends with exactly one object per name, and a plan afterwards shows no changes.
+others; a run whose own object lost reports ``adopted`` ("lost a race"). Every run that wrote exits
+0, the org ends with exactly one object per name, and a plan afterwards shows no changes. With
+more than two runs, one that *plans* while two others' copies of a name both exist is refused by
+its plan (two live objects with one name) and writes nothing: plan's rule, not apply's (see
+docs/apply.md, "Concurrent runs").
 
 Counts: 300 creates for 2 runs (the size of the report); 40 for 4 runs and 16 for 8 runs (two
 kinds), which prove the same with fewer requests: 8 runs of 300 would take most of the suite's
-time budget on a 2-core machine.
+time budget on a 2-core machine. Each run is its own process running ``python -m reconciler``,
+forked from one warm interpreter of the module (``tests/helpers/forkserver.py``, as the workflow
+tests do): an interpreter's start (imports, compiled schemas) costs about half a second of CPU,
+which 16 processes would spend for nothing, and which also spreads the starts of "at once" over
+a second. ``RECONCILER_TESTS_FRESH=1`` starts each with ``python -m reconciler`` instead.
 """
 
 from __future__ import annotations
@@ -19,18 +26,53 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.helpers import forkserver
 from tests.helpers.cli import against, run
 from tests.helpers.sandbox import SandboxOrg
 from tests.helpers.workflow_runner import interpolate
 
 KINDS = {"TaggingPolicy": "tagging-policies", "Guardrail": "guardrails"}
+ROOT = Path(__file__).resolve().parent.parent
+Result = tuple[int, str, str]  # exit code, stdout, stderr
+
+
+@pytest.fixture(scope="module")
+def reconciler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ...]]:
+    """The command that runs ``python -m reconciler``: a client of one warm interpreter for the
+    module, each command its own forked process; or a fresh interpreter each time."""
+    if os.environ.get("RECONCILER_TESTS_FRESH"):
+        yield (sys.executable, "-m", "reconciler")
+        return
+    directory = tmp_path_factory.mktemp("forkserver")
+    socket_path = directory / "socket"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8"}
+    with (directory / "server.log").open("w") as log:
+        serve = ["serve", str(socket_path), str(ROOT / "examples")]
+        server = subprocess.Popen(
+            [sys.executable, "-m", "tests.helpers.forkserver", *serve],
+            cwd=ROOT,
+            env={**env, "HOME": str(directory)},
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
+    assert server.stdout is not None
+    assert server.stdout.readline() == "ready\n", (directory / "server.log").read_text()
+    try:
+        yield forkserver.client_command(socket_path)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()
 
 
 def desired(directory: Path, guardrails: int, policies: int = 0) -> dict[str, set[str]]:
@@ -58,29 +100,33 @@ def live_names(org: SandboxOrg, kind: str) -> list[str]:
 
 
 def at_once(
-    commands: list[list[str]], cwd: Path, env: dict[str, str]
-) -> list[tuple[int, str, str]]:
-    """Start every command, then wait for all: (exit code, stdout, stderr) of each."""
+    reconciler: tuple[str, ...], commands: list[list[str]], cwd: Path, env: dict[str, str]
+) -> list[Result]:
+    """Start every command, then wait for all. Output goes to files: a run blocked on a full
+    pipe while the test reads another one's would not be running at the same moment."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("INFRACOST_")}
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "reconciler", *command],
-            cwd=cwd,
-            env={**base, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for command in commands
-    ]
+    logs = Path(tempfile.mkdtemp(prefix="runs-", dir=cwd.parent))
+    started = []
+    for i, command in enumerate(commands):
+        out, err = logs / f"{i}.out", logs / f"{i}.err"
+        with out.open("w") as stdout, err.open("w") as stderr:
+            proc = subprocess.Popen(
+                [*reconciler, *command],
+                cwd=cwd,
+                env={**base, **env},
+                stdin=subprocess.DEVNULL,
+                stdout=stdout,
+                stderr=stderr,
+            )
+        started.append((proc, out, err))
     results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)  # a guard against a hang, not a measure
-        results.append((proc.returncode, out, err))
+    for proc, out, err in started:
+        proc.wait(timeout=120)  # a guard against a hang, not a measure
+        results.append((proc.returncode, out.read_text(), err.read_text()))
     return results
 
 
-def applied_json(result: tuple[int, str, str]) -> list[dict[str, Any]]:
+def applied_json(result: Result) -> list[dict[str, Any]]:
     """The events of a run that exited 0 (``--format json``): each change exactly once, all of
     them applied, and counted by the summary."""
     code, out, err = result
@@ -98,7 +144,7 @@ EVENT_LINE = re.compile(
 )
 
 
-def applied_text(result: tuple[int, str, str]) -> list[dict[str, str]] | None:
+def applied_text(result: Result) -> list[dict[str, str]] | None:
     """The events of a run (text output), or None for a run its plan refused because it saw the
     duplicates of two other runs before they resolved them (``plan`` refuses a name that several
     live objects have): such a run writes nothing."""
@@ -136,14 +182,14 @@ def met(details: list[str]) -> int:
 
 
 def test_two_applies_of_one_directory_at_once_make_each_object_once(
-    tmp_path: Path, sandbox_org: SandboxOrg
+    tmp_path: Path, sandbox_org: SandboxOrg, reconciler: tuple[str, ...]
 ) -> None:
     """The report's case: two runs of 300 creates at the same moment made 600 objects."""
     directory = tmp_path / "d"
     names = desired(directory, 300)
     flags, env = against(sandbox_org)
     command = ["apply", ".", *flags, "--auto-approve", "--format", "json"]
-    runs = [applied_json(r) for r in at_once([command] * 2, directory, env)]
+    runs = [applied_json(r) for r in at_once(reconciler, [command] * 2, directory, env)]
     # the first run to plan saw nothing: between them, every object was reported
     assert {e["name"] for events in runs for e in events} == names["Guardrail"]
     assert_converged(directory, sandbox_org, names)
@@ -155,15 +201,17 @@ def test_two_applies_of_one_directory_at_once_make_each_object_once(
 
 @pytest.mark.parametrize(("runs", "each"), [(4, 20), (8, 8)], ids=["4x40", "8x16"])
 def test_many_applies_at_once_converge(
-    tmp_path: Path, sandbox_org: SandboxOrg, runs: int, each: int
+    tmp_path: Path, sandbox_org: SandboxOrg, reconciler: tuple[str, ...], runs: int, each: int
 ) -> None:
     """Four and eight runs, two kinds: exactly one object per name, and every run that planned
-    its writes exits 0 (a lost race is adopted, not failed)."""
+    its writes exits 0 (a lost race is adopted, not failed). A run whose plan saw two others'
+    copies of a name before they resolved them is refused and writes nothing (usually one or
+    two of eight)."""
     directory = tmp_path / "d"
     names = desired(directory, each, each)
     flags, env = against(sandbox_org)
     command = ["apply", ".", *flags, "--auto-approve"]
-    outcomes = [applied_text(r) for r in at_once([command] * runs, directory, env)]
+    outcomes = [applied_text(r) for r in at_once(reconciler, [command] * runs, directory, env)]
     applied = [events for events in outcomes if events is not None]
     assert len(applied) >= 2, "fewer than two runs wrote: nothing raced"
     reported = {(e["kind"], e["name"]) for events in applied for e in events}
@@ -174,7 +222,7 @@ def test_many_applies_at_once_converge(
 
 
 def test_a_saved_plan_applied_twice_at_once_makes_each_object_once(
-    tmp_path: Path, sandbox_org: SandboxOrg
+    tmp_path: Path, sandbox_org: SandboxOrg, reconciler: tuple[str, ...]
 ) -> None:
     """Both runs pass the stale check (nothing exists yet), then both create: check-then-act.
     The report's 300 ms of API latency makes the window wide enough for both to pass it."""
@@ -185,7 +233,7 @@ def test_a_saved_plan_applied_twice_at_once_makes_each_object_once(
     assert code == 0, out + err
     sandbox_org.set_faults("latency_ms=300")
     command = ["apply", "plan.json", "--format", "json", "--parallelism", "20"]
-    runs = [applied_json(r) for r in at_once([command] * 2, directory, env)]
+    runs = [applied_json(r) for r in at_once(reconciler, [command] * 2, directory, env)]
     sandbox_org.reset()
     assert [len(events) for events in runs] == [20, 20]  # both passed the stale check
     assert_converged(directory, sandbox_org, names)
