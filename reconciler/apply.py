@@ -115,7 +115,10 @@ class _Made:
     differences: Callable[[Mapping[str, Any]], tuple[str, ...]]  # from the desired object
 
     def same(self, live_attributes: Mapping[str, Any]) -> bool:
-        return not self.differences(live_attributes)
+        try:
+            return not self.differences(live_attributes)
+        except Exception:  # an object that cannot be compared is never taken for a copy
+            return False
 
 
 @dataclass(frozen=True)
@@ -391,8 +394,10 @@ class Executor:
         equal the desired object, delete the others, and report each create once."""
         try:
             live = self.client.list(kind)
-        except ApiError as exc:
+        except Exception as exc:  # an ApiError, or a bug: every create still ends as one event
             why = f"the listing that checks for duplicates made by concurrent runs failed ({exc})"
+            if not isinstance(exc, ApiError):
+                why = f"internal error: {type(exc).__name__}: {exc}"
             for m in made:
                 self._emit(result, _unchecked(m, why))
             return
@@ -406,13 +411,18 @@ class Executor:
             try:
                 verdicts.append(self._judge(kind, m, named.get(m.event.ref.name, [])))
             except ApiError as exc:
-                self._emit(
-                    result, _unchecked(m, f"reading it back to check for duplicates failed ({exc})")
-                )
+                why = f"reading it back to check for duplicates failed ({exc})"
+                self._emit(result, _unchecked(m, why))
+            except Exception as exc:  # a bug must not hide the other changes' outcomes
+                self._emit(result, _unchecked(m, f"internal error: {type(exc).__name__}: {exc}"))
         doomed = sorted({i for v in verdicts for i in v.delete}, key=_id_order)
         failures = self._delete_duplicates(kind, doomed)
         for v in verdicts:
-            self._emit(result, _settle(kind, v, failures))
+            try:
+                event = _settle(kind, v, failures)
+            except Exception as exc:  # a bug must not hide the other changes' outcomes
+                event = _unchecked(v.made, f"internal error: {type(exc).__name__}: {exc}")
+            self._emit(result, event)
 
     def _judge(self, kind: ObjectKind, m: _Made, objects: list[LiveObject]) -> _Verdict:
         own = m.own.lower() if m.own is not None else None

@@ -28,13 +28,21 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from reconciler import kinds
+from reconciler.apply import Event, Executor, Outcome, _id_order, _Made, _settle, _Verdict
+from reconciler.desired import prepare
+from reconciler.http.infracost import ApiClient
+from reconciler.live import fetch_live
+from reconciler.model import LiveObject, Ref
+from reconciler.plan import Options, make_plan
+from reconciler.settings import Secret
 from tests.helpers import forkserver
 from tests.helpers.cli import against, run
 from tests.helpers.sandbox import SandboxOrg
@@ -305,3 +313,130 @@ def test_a_run_that_plans_amid_duplicates_writes_nothing_and_says_why(
     assert err.startswith("Error: the plan was refused; nothing was written:\n")
     assert "Guardrail/Guardrail 0000: 2 live objects have this name" in err
     assert sandbox_org.writes() == writes
+
+
+# --- the rule, deterministically: copies made between the plan and the create -----------------
+
+
+def test_copies_made_since_the_plan_keep_the_lowest_id_and_other_content_is_a_conflict(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    """Another run's copies land between this run's plan and its creates: 20 equal ones (the
+    lowest id of each pair is kept, whichever run made it) and one with other content (a
+    conflict: reported as failed, and neither object deleted)."""
+    directory = tmp_path / "d"
+    desired(directory, 20)
+    with (directory / "objects.yaml").open("a") as fh:
+        fh.write("---\nkind: Guardrail\nname: Disputed\nscope: PROJECT\ntotalThreshold: 1\n")
+    prepared = prepare(directory, flag_org=sandbox_org.org, flag_api=sandbox_org.base_url, env={})
+    token = Secret(sandbox_org.token)
+    with ApiClient(sandbox_org.base_url, sandbox_org.org, token) as client:
+        live = fetch_live(client)
+        plan = make_plan(
+            prepared,
+            live,
+            Options(),
+            org=sandbox_org.org,
+            api="test",
+            baseline=None,
+            display_dir=".",
+        )
+        assert [c.action for c in plan.changes] == ["create"] * 21
+        theirs = {
+            f"Guardrail {i:04d}": sandbox_org.guardrail(
+                f"Guardrail {i:04d}", scope="PROJECT", totalThreshold=100 + i
+            )["id"]
+            for i in range(20)
+        }
+        other = sandbox_org.guardrail("Disputed", scope="PROJECT", totalThreshold=2)["id"]
+        events: list[Event] = []
+        known = {k: {o.id for o in v} for k, v in live.items()}
+        result = Executor(client, env={}, known_ids=known, on_event=events.append).run(plan)
+    assert result.events == events and len(events) == 21  # one event per change, all streamed
+    assert (result.applied, result.failed) == (20, 1)
+    ids: dict[str, list[str]] = {}
+    for o in sandbox_org.request("GET", "guardrails").json()["data"]:
+        ids.setdefault(o["attributes"]["name"], []).append(o["id"])
+    [disputed] = [e for e in events if e.ref.name == "Disputed"]
+    outcomes = set()
+    for event in (e for e in events if e is not disputed):
+        name, kept = event.ref.name, event.ref.id
+        assert kept is not None and ids[name] == [kept]
+        if event.outcome == "created":  # ours was the lower id: theirs was deleted
+            assert kept.lower() < theirs[name].lower()
+            assert (
+                event.detail == f"deleted 1 duplicate made by a concurrent run (id {theirs[name]})"
+            )
+        else:  # theirs was the lower id: adopted, ours deleted
+            assert event.outcome == "adopted" and kept == theirs[name]
+            own = re.fullmatch(
+                rf"lost a race, adopted id {kept} \(its own id (\S+) deleted as a duplicate\)",
+                event.detail,
+            )
+            assert own is not None and own.group(1).lower() > kept.lower()
+        assert event.warnings == ()
+        outcomes.add(event.outcome)
+    assert outcomes == {"created", "adopted"}  # 20 coin flips: both sides of the rule ran
+    assert disputed.outcome == "failed" and disputed.ref.id is not None
+    assert sorted(ids["Disputed"]) == sorted([disputed.ref.id, other])  # neither deleted
+    assert disputed.detail == (
+        f'created (id {disputed.ref.id}); but Guardrail "Disputed" also exists with other content'
+        f" (id {other}), made since the plan: a conflict, not deleted; keep one of them and plan"
+        " again"
+    )
+
+
+GUARDRAIL = kinds.OBJECT_KINDS["Guardrail"]
+
+
+def made(own: str | None, detail: str = "", outcome: Outcome = "created") -> _Made:
+    def differences(attributes: Mapping[str, Any]) -> tuple[str, ...]:
+        return (
+            ()
+            if attributes.get("totalThreshold") == 1
+            else ("totalThreshold reads back differently from what was sent",)
+        )
+
+    return _Made(Event(outcome, Ref("Guardrail", "G", own), detail, (), 0.5), own, differences)
+
+
+def live(object_id: str, threshold: int = 1) -> LiveObject:
+    return LiveObject(object_id, {"name": "G", "totalThreshold": threshold})
+
+
+def test_the_winner_is_the_lowest_id_case_insensitively() -> None:
+    ids = ["b", "A", "c"]
+    assert min(ids, key=_id_order) == "A"
+    assert sorted(["B2", "a1", "b1"], key=_id_order) == ["a1", "b1", "B2"]
+
+
+def test_settle_reports_each_outcome_once() -> None:
+    # alone: created, with the read-back's warnings from the listing
+    event = _settle(GUARDRAIL, _Verdict(made("x"), live("x", 5)), {})
+    assert (event.outcome, event.ref.id, event.detail, event.seconds) == ("created", "x", "", 0.5)
+    assert event.warnings == ("totalThreshold reads back differently from what was sent",)
+    # the answer was lost and two copies matched: the listing decides
+    lost = made(None, "POST /x: no answer; outcome unknown: 2 new objects match", "adopted")
+    event = _settle(GUARDRAIL, _Verdict(lost, live("a"), ("b",)), {})
+    assert (event.outcome, event.ref.id) == ("adopted", "a")
+    assert event.detail == (
+        "the answer was lost and concurrent runs made the same object; adopted id a; "
+        "deleted 1 duplicate made by a concurrent run (id b)"
+    )
+    # its own copy already deleted by the winner's run
+    event = _settle(GUARDRAIL, _Verdict(made("z"), live("a"), own_listed=False), {})
+    assert (
+        event.detail
+        == "lost a race, adopted id a (its own id z already deleted by a concurrent run)"
+    )
+    # a delete of a duplicate failed: the change failed, and says which
+    event = _settle(GUARDRAIL, _Verdict(made("a"), live("a"), ("b", "c")), {"c": "DELETE 500"})
+    assert (event.outcome, event.ref.id) == ("failed", "a")
+    assert event.detail == (
+        "created (id a); deleted 1 duplicate made by a concurrent run (id b); deleting the "
+        "duplicates made by concurrent runs failed: id c: DELETE 500; plan again"
+    )
+    # its own object vanished and nothing equal is left
+    event = _settle(GUARDRAIL, _Verdict(made("x"), None, own_listed=False), {})
+    assert (event.outcome, event.ref.id) == ("failed", "x")
+    assert event.detail == "created (id x), but it is no longer listed and no new object equals it"
