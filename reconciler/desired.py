@@ -11,14 +11,21 @@ import difflib
 import gc
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from reconciler import kinds
 from reconciler.config import ConfigFile, load_config
-from reconciler.discover import resource_files
-from reconciler.documents import DEFAULT_LIMITS, Document, Limits, LoadError, load_documents
+from reconciler.discover import refusal, resource_files
+from reconciler.documents import (
+    DEFAULT_LIMITS,
+    Document,
+    Limits,
+    LoadError,
+    load_documents,
+    recording,
+)
 from reconciler.errors import ConfigError, InputError
 from reconciler.hygiene import report as hygiene_report
 from reconciler.kinds.base import TOOL_ONLY, DocumentCheck, ObjectKind
@@ -59,8 +66,9 @@ def read_desired(
 
     ``hygiene`` is the ``hygiene:`` setting of reconciler.yaml (house styles, intentional pairs).
     """
-    with _gc_paused():
-        return _read_desired(directory, exclude, limits, hygiene or {})
+    with _gc_paused(), recording() as read:
+        state = _read_desired(directory, exclude, limits, hygiene or {})
+    return replace(state, files_read=tuple(dict.fromkeys(read)))
 
 
 @contextmanager
@@ -95,6 +103,10 @@ def _read_desired(
                     f'directory that holds this file, or add "{inner}/**" to exclude:',
                 )
             )
+            continue
+        refused = refusal(directory, file)
+        if refused is not None:
+            problems.append(Problem("error", Location(file, 1, 1), refused))
             continue
         try:
             documents = load_documents(file, limits)
@@ -242,6 +254,12 @@ class Prepared:
     @property
     def errors(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def files_read(self) -> tuple[Path, ...]:
+        """Every file the desired state was read from: reconciler.yaml, then the state's."""
+        config = (self.config.path,) if self.config.path is not None else ()
+        return config + self.state.files_read
 
 
 def prepare(

@@ -1,4 +1,9 @@
-"""Which files of a desired-state directory are resource files."""
+"""Which files of a desired-state directory are resource files, and which of them may be read.
+
+Like the data files they point at (``sources.resolve_inside``), YAML files are confined to the
+directory: one that resolves outside it through a symbolic link is refused, and so is one that
+is not a regular file (a FIFO would hang the read, a device never end it).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import fnmatch
 import os
 from pathlib import Path
 
+from reconciler.documents import not_regular
 from reconciler.settings import CONFIG_NAME
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -37,3 +43,21 @@ def resource_files(directory: Path, exclude: tuple[str, ...] = ()) -> list[Path]
                 continue
             found.append(path)
     return found
+
+
+def refusal(directory: Path, path: Path) -> str | None:
+    """Why a found file must not be read, or None: it resolves outside ``directory`` (through
+    a symbolic link), or it is not a regular file. Dangling links are left to the read."""
+    try:
+        resolved = path.resolve()
+        mode = resolved.stat().st_mode
+    except (OSError, RuntimeError):  # missing, or a loop of links: the read says so
+        return None
+    if not resolved.is_relative_to(directory.resolve()):
+        return (
+            "resolves through a symbolic link outside the directory; only files inside it are read"
+        )
+    kind = not_regular(mode)
+    if kind is not None:
+        return f"is {kind}, not a regular file; only regular files are read"
+    return None

@@ -8,18 +8,26 @@ them with an explicit stack, so that:
 - a plain scalar that YAML 1.1 and YAML 1.2 read differently (``yes``, ``010``, ``1e3``,
   ``12:30``, ``2024-01-01``) becomes an ``Ambiguous`` marker that no schema type accepts, so
   validation can say "quote it" instead of guessing;
-- a small hostile file can neither exhaust memory nor crash the parser: file size, nesting depth
-  and alias expansion are capped, and nothing recurses.
+- a small hostile file can neither exhaust memory nor crash the parser: file size, nesting depth,
+  alias expansion and the digits of an integer are capped, and nothing recurses;
+- only regular files are read (``open_regular``): a FIFO, socket or device named ``*.yaml`` is
+  refused, never opened for reading, and a read inside ``recording()`` is recorded (what a plan
+  read is what its digest covers).
 """
 
 from __future__ import annotations
 
 import copy
+import math
+import os
 import re
+import stat
 from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
@@ -41,6 +49,10 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+# Python refuses to convert integers of more decimal digits than this to or from text
+# (sys.int_info.default_max_str_digits): such a scalar is refused where it stands.
+MAX_INT_DIGITS = 4300
+_INT_LIMIT = 10**MAX_INT_DIGITS  # the smallest integer of more digits
 
 
 class LoadError(InputError):
@@ -72,6 +84,31 @@ class Ambiguous:
 
     def __hash__(self) -> int:
         return hash(self.text)
+
+
+class HugeNumber:
+    """A plain scalar that reads as an integer of more than ``MAX_INT_DIGITS`` digits: Python
+    cannot convert it, and no attribute takes one. The loader refuses it, located."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"HugeNumber({len(self.text)} characters)"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HugeNumber) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def message(self) -> str:
+        return (
+            f"an integer of more than {MAX_INT_DIGITS:,} digits ({len(self.text):,} characters); "
+            "no attribute takes one: if it is text, quote it"
+        )
 
 
 class Pos:
@@ -181,17 +218,25 @@ class _Timestamp:
 _TS = _Timestamp()
 
 
+def _int(digits: str, base: int) -> int | HugeNumber:
+    """``int(digits, base)``, or ``HugeNumber`` when Python could not convert it to or from text."""
+    if base == 10:  # Python counts the digits written, leading zeros included
+        return HugeNumber(digits) if len(digits.lstrip("+-")) > MAX_INT_DIGITS else int(digits)
+    value = int(digits, base)  # a power of two: converts, but could never be printed
+    return HugeNumber(digits) if abs(value) >= _INT_LIMIT else value
+
+
 def _read12(text: str) -> object:
     if text in _NULL:
         return None
     if text in _BOOL12:
         return _BOOL12[text]
     if _INT12.match(text):
-        return int(text, 10)
+        return _int(text, 10)
     if _OCT12.match(text):
-        return int(text[2:], 8)
+        return _int(text[2:], 8)
     if _HEX12.match(text):
-        return int(text[2:], 16)
+        return _int(text[2:], 16)
     if _FLOAT12.match(text):
         return float(text)
     if _INF.match(text):
@@ -221,14 +266,17 @@ def _read11(text: str) -> object:
         body = clean.lstrip("+-")
         sign = -1 if clean.startswith("-") else 1
         if ":" in body:
-            return int(_sexagesimal(clean))
+            total = _sexagesimal(clean)
+            return int(total) if math.isfinite(total) else total
         if body.startswith("0b"):
-            return sign * int(body[2:] or "0", 2)
-        if body.startswith("0x"):
-            return sign * int(body[2:] or "0", 16)
-        if len(body) > 1 and body.startswith("0"):
-            return sign * int(body, 8)
-        return sign * int(body)
+            value = _int(body[2:] or "0", 2)
+        elif body.startswith("0x"):
+            value = _int(body[2:] or "0", 16)
+        elif len(body) > 1 and body.startswith("0"):
+            value = _int(body, 8)
+        else:
+            value = _int(body, 10)
+        return value if isinstance(value, HugeNumber) else sign * value
     if _FLOAT11.match(text) and any(c.isdigit() for c in text):
         if ":" in clean:
             return _sexagesimal(clean)
@@ -258,6 +306,8 @@ def resolve_plain(text: str) -> object:
         return text
     as12 = _read12(text)
     as11 = _read11(text)
+    if isinstance(as12, HugeNumber) or isinstance(as11, HugeNumber):
+        return HugeNumber(text)
     if _same(as11, as12):
         return as12
     return Ambiguous(text, as11, as12)
@@ -281,6 +331,8 @@ def _explicit(text: str, tag: str, line: int, col: int, file: Path) -> object:
     if kind == "str":
         return text
     value = _read12(text)
+    if isinstance(value, HugeNumber):
+        raise LoadError(file, line, col, value.message())
     ok = {
         "int": isinstance(value, int) and not isinstance(value, bool),
         "float": isinstance(value, int | float) and not isinstance(value, bool),
@@ -324,10 +376,78 @@ def decode_utf8(raw: bytes, file: Path) -> str:
     return text
 
 
+_FILE_TYPES = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def not_regular(mode: int) -> str | None:
+    """What a file of this ``st_mode`` is, in words, when it is not a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((what for test, what in _FILE_TYPES if test(mode)), "not a regular file")
+
+
+_reads: ContextVar[list[Path] | None] = ContextVar("reconciler_reads", default=None)
+
+
+@contextmanager
+def recording() -> Iterator[list[Path]]:
+    """Every file ``open_regular`` opens inside the block, in order (a nested block's files
+    count for the outer one too)."""
+    outer = _reads.get()
+    files: list[Path] = []
+    token = _reads.set(files)
+    try:
+        yield files
+    finally:
+        _reads.reset(token)
+        if outer is not None:
+            outer.extend(files)
+
+
+def open_regular(file: Path) -> BinaryIO:
+    """``file`` opened for reading in binary, only if it is a regular file: a FIFO, a socket or
+    a device raises LoadError (at line 1) without being opened for reading, so it can neither
+    hang a command nor be read endlessly. Inside ``recording()``, the file is recorded."""
+    try:
+        kind = not_regular(os.stat(file).st_mode)
+        if kind is not None:
+            raise LoadError(
+                file, 1, 1, f"is {kind}, not a regular file; only regular files are read"
+            )
+        # O_NONBLOCK: if a FIFO took the file's place since the stat, opening it does not wait
+        # for a writer; the fstat below then refuses it.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+        fd = os.open(file, flags | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise LoadError(file, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        kind = not_regular(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise LoadError(
+                file, 1, 1, f"is {kind}, not a regular file; only regular files are read"
+            )
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    files = _reads.get()
+    if files is not None:
+        files.append(file)
+    return handle
+
+
 def read_text(file: Path, limits: Limits = DEFAULT_LIMITS) -> str:
     """A file's text, refusing oversized and non-UTF-8 files with a located message."""
     try:
-        with file.open("rb") as fh:
+        with open_regular(file) as fh:
             raw = fh.read(limits.max_file_bytes + 1)
     except OSError as exc:
         raise LoadError(file, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
@@ -432,6 +552,10 @@ def _build(loader: Any, file: Path, limits: Limits) -> Iterator[Document]:
             text = event.value
             if not event.style and event.implicit[0]:
                 value: Any = resolve_plain(text)
+                if type(value) is HugeNumber and not (
+                    stack and type(stack[-1].value) is dict and stack[-1].key is None
+                ):
+                    raise LoadError(file, line, col, value.message())
             elif event.tag is None or event.tag == "!":
                 value = text
             else:

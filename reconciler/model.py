@@ -88,6 +88,8 @@ class DesiredState:
     problems: tuple[Problem, ...]
     files: int
     hygiene: tuple[Problem, ...] = ()  # every hygiene finding (problems holds the first few)
+    # Every file read, in order: the resource YAML files and the data files they point at.
+    files_read: tuple[Path, ...] = ()
 
     @property
     def errors(self) -> tuple[Problem, ...]:

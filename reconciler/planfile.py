@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -249,13 +250,32 @@ def _check_change(raw: dict[str, Any], change: Change) -> None:
         raise _Malformed(f"{where}: send is not an object")
 
 
-def desired_digest(directory: Path) -> str:
-    """A digest of every file of the directory (YAML, CSV, config), dot-entries excepted."""
+DIGEST_CHUNK = 1024 * 1024
+
+
+def desired_digest(directory: Path, files: Iterable[Path]) -> str:
+    """A digest of the files a plan was computed from (``Prepared.files_read``: reconciler.yaml,
+    the resource YAML files, the data files they point at), each named relative to
+    ``directory`` and read in chunks: other files of the directory are never read."""
+    from reconciler.documents import LoadError, open_regular
+
     h = hashlib.sha256()
-    for path in sorted(directory.rglob("*")):
-        relative = path.relative_to(directory)
-        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
-            continue
-        h.update(relative.as_posix().encode("utf-8") + b"\0")
-        h.update(path.read_bytes() + b"\0")
+    for name, path in sorted({_digest_name(directory, f): f for f in files}.items()):
+        h.update(name.encode("utf-8") + b"\0")
+        try:
+            with open_regular(path) as fh:
+                while chunk := fh.read(DIGEST_CHUNK):
+                    h.update(chunk)
+        except (LoadError, OSError) as exc:
+            reason = exc.message if isinstance(exc, LoadError) else (exc.strerror or str(exc))
+            raise InputError(f"{path}: changed while planning: {reason}") from None
+        h.update(b"\0")
     return "sha256:" + h.hexdigest()
+
+
+def _digest_name(directory: Path, path: Path) -> str:
+    """``path`` relative to ``directory`` (data files arrive resolved), else as it is."""
+    for base, target in ((directory.absolute(), path.absolute()), (directory.resolve(), path)):
+        if target.is_relative_to(base):
+            return target.relative_to(base).as_posix()
+    return path.as_posix()

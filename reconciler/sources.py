@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.documents import LoadError, decode_utf8
+from reconciler.documents import LoadError, decode_utf8, not_regular, open_regular
 
 MAX_DATA_BYTES = 64 * 1024 * 1024
 
@@ -45,15 +45,21 @@ def resolve_inside(root: Path, yaml_file: Path, relative: str) -> Path:
         )
         how = " through a symlink" if lexically_inside else ""
         raise DataError(f'"{relative}" resolves{how} outside the directory')
-    if not resolved.is_file():
-        raise DataError(f'"{relative}" does not exist or is not a file')
+    try:
+        kind = not_regular(resolved.stat().st_mode)
+    except OSError:
+        raise DataError(f'"{relative}" does not exist or is not a file') from None
+    if kind is not None:  # a FIFO would hang the read, a device never end it
+        raise DataError(f'"{relative}" is {kind}, not a regular file')
     return resolved
 
 
 def _read(path: Path) -> tuple[str, bytes]:
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:  # a FIFO or a device is refused, never opened to read
             raw = fh.read(MAX_DATA_BYTES + 1)
+    except LoadError as exc:
+        raise DataError(exc.message, path) from None
     except OSError as exc:
         raise DataError(f"cannot read file: {exc.strerror or exc}", path) from None
     if len(raw) > MAX_DATA_BYTES:

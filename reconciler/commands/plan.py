@@ -97,7 +97,7 @@ def execute(params: PlanParams, ctx: Context) -> int:
         planfile.save(
             replace(plan, api=record),
             ctx.cwd / params.out,
-            desired_digest=desired_digest(prepared.directory),
+            desired_digest=desired_digest(prepared.directory, prepared.files_read),
         )
     _common.print_plan(plan, params.format, ctx)
     return _common.plan_exit_code(
