@@ -32,8 +32,13 @@ from reconciler.kinds.base import (
 from reconciler.model import LiveObject
 from reconciler.render.escape import clean, quote
 from reconciler.schemas import load_schema
+from reconciler.settings import CONFIG_NAME
 
 INLINE_LIMIT = 50
+# File names an object's slug must not take: ``<folder>/reconciler.yaml`` reads as the config of
+# a nested directory, and validate refuses it. An object named "reconciler" is written as
+# ``reconciler-2.yaml``.
+RESERVED_SLUGS = frozenset({CONFIG_NAME.removesuffix(".yaml")})
 
 
 @dataclass
@@ -146,7 +151,7 @@ def build(
         names: dict[str, int] = {}
         for o in objects:
             names[str(o.attributes.get("name"))] = names.get(str(o.attributes.get("name")), 0) + 1
-        used: set[str] = set()
+        used = set(RESERVED_SLUGS)
         for o in objects:
             base = slug(str(o.attributes.get("name", "")))
             file_slug, n = base, 1
