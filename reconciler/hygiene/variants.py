@@ -19,6 +19,10 @@ Pure functions over lists of strings; ``hygiene_report`` turns findings into loc
 
 Pairs declared in ``distinct`` are never reported as variants or near-duplicates of each other.
 Every finding names the value to fix, the value it collides with, and a suggested canonical form.
+
+Bounded: a variant group is checked in time linear in its size (never pair by pair), and a group
+with more than ``GROUP_LISTED`` values to fix is one finding that counts the others (``more``),
+so that 60,000 spellings of one value make one finding, not 60,000.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from reconciler.hygiene import lookalikes
 
 SEPARATORS = "-_. "
 MIN_LETTERS = 6  # near-duplicates of shorter values are too often deliberate (CRM vs CMS)
+GROUP_LISTED = 20  # values of one variant group found one by one; a larger group is one finding
 Rule = Literal["variant", "near-duplicate", "characters", "style"]
 
 _DROP_SEPARATORS = str.maketrans("", "", SEPARATORS)
@@ -118,6 +123,9 @@ class Finding:
     suggestion: str
     other: int | None = None
     issues: tuple[str, ...] = ()  # in words: "case", "a trailing space", ...
+    # A variant group too large to list: the other values this finding stands for, each to be
+    # rewritten to the same suggestion (the message counts them).
+    more: tuple[int, ...] = ()
 
 
 # --- folding ---------------------------------------------------------------------------------
@@ -171,15 +179,20 @@ _STAGES = (
 )
 
 
+_PLAIN_START = 3  # the index of "case" in _STAGES
+
+
 def differences(a: str, b: str) -> tuple[str, ...]:
     """How two variants differ, in words: ("case", "separators").
 
     Case is named only when the values collide only once case is folded: "APP_1" and "APP-1"
     differ in separators, not in case, although folding case changes both.
     """
-    case_needed = _fold(a, skip="case") != _fold(b, skip="case")
+    # Plain values (printable ASCII, single inner spaces): the first three stages change nothing.
+    start = _PLAIN_START if lookalikes.is_plain(a) and lookalikes.is_plain(b) else 0
+    case_needed = _fold(a, skip="case", start=start) != _fold(b, skip="case", start=start)
     out = []
-    for name, step in _STAGES:
+    for name, step in _STAGES[start:]:
         a2, b2 = step(a), step(b)
         if a != b and (a2 != a or b2 != b) and (name != "case" or case_needed):
             out.append(name)
@@ -187,8 +200,8 @@ def differences(a: str, b: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _fold(value: str, *, skip: str) -> str:
-    for name, step in _STAGES:
+def _fold(value: str, *, skip: str, start: int = 0) -> str:
+    for name, step in _STAGES[start:]:
         if name != skip:
             value = step(value)
     return value
@@ -210,8 +223,21 @@ class _List:
     _words: Counter[str] | None = None
     variants: set[int] = field(default_factory=set)  # values a variant finding covers
 
+    _distinct_from: dict[str, set[str]] | None = None
+
     def declared_distinct(self, a: int, b: int) -> bool:
         return frozenset((self.values[a], self.values[b])) in self.style.distinct
+
+    @property
+    def distinct_from(self) -> dict[str, set[str]]:
+        """Value -> the values declared distinct from it (the few that ``distinct`` names)."""
+        if self._distinct_from is None:
+            index: dict[str, set[str]] = defaultdict(set)
+            for pair in self.style.distinct:
+                for value in pair:
+                    index[value].update(pair - {value})
+            self._distinct_from = dict(index)
+        return self._distinct_from
 
     @property
     def effective(self) -> Style:
@@ -294,35 +320,71 @@ def _variants(lst: _List, keys: list[str]) -> list[Finding]:
 
 
 def _variant_group(lst: _List, group: list[int]) -> list[Finding]:
-    partners = {i: [j for j in group if j != i and not lst.declared_distinct(i, j)] for i in group}
-    group = [i for i in group if partners[i]]
+    """One group of variants (one folded form, the same digit runs), in time linear in its size:
+    the few values declared distinct are looked up, never compared pair by pair."""
+    values = lst.values
+    distinct_from = lst.distinct_from
+    in_group = {values[i] for i in group} if distinct_from else set()
+
+    def has_partner(i: int) -> bool:
+        declared = distinct_from.get(values[i])
+        return len(group) - 1 - (len(declared & in_group) if declared else 0) > 0
+
+    group = [i for i in group if has_partner(i)]
     if not group:
         return []
-    values = lst.values
     style = _group_style(lst, group)
     best = max(group, key=lambda i: _cleanliness(lst, i, style))
     suggestion = canonical(values[best], style)
+    lst.variants.update(group)
+    to_fix = [i for i in group if values[i] != suggestion]
+    listed = to_fix if len(to_fix) <= GROUP_LISTED else to_fix[:1]
     out = []
-    for i in group:
-        lst.variants.add(i)
-        if values[i] == suggestion:
-            continue
-        other = best if best in partners[i] else partners[i][0]
-        out.append(Finding("variant", i, suggestion, other, differences(values[i], values[other])))
+    for i in listed:
+        other = _partner(lst, group, i, best)
+        more = tuple(to_fix[1:]) if len(listed) < len(to_fix) else ()
+        issues = differences(values[i], values[other])
+        out.append(Finding("variant", i, suggestion, other, issues, more))
     return out
+
+
+def _partner(lst: _List, group: list[int], i: int, best: int) -> int:
+    """The variant ``i`` is reported with: the best of the group, unless that is ``i`` itself
+    or declared distinct from it; then the first other that is not (``i`` has one)."""
+    declared = lst.distinct_from.get(lst.values[i], set())
+    if best != i and lst.values[best] not in declared:
+        return best
+    return next(j for j in group if j != i and lst.values[j] not in declared)
 
 
 def _group_style(lst: _List, group: list[int]) -> Style:
     """The declared style; where it says "any" and the variants disagree, what most values do."""
     declared = lst.style
-    head = lst.values[group[0]]
-    kinds = {d for i in group[1:] for d in differences(head, lst.values[i])}
+    members = [lst.values[i] for i in group]
+    kinds: set[str] = set()
+    if all(map(lookalikes.is_plain, members)):  # what ``differences`` would say, in two passes
+        if _varies(map(operator.methodcaller("translate", _DROP_SEPARATORS), members)):
+            kinds.add("case")
+        if _varies(map(str.casefold, members)):
+            kinds.add("separators")
+    else:
+        for value in members[1:]:
+            kinds.update(differences(members[0], value))
+            if {"case", "separators"} <= kinds:
+                break  # nothing more to learn from the rest of a large group
     case, separator = declared.case, declared.separator
     if case == "any" and "case" in kinds:
         case = lst.effective.case
     if separator == "any" and "separators" in kinds:
         separator = lst.effective.separator
     return Style(case, separator, declared.distinct)
+
+
+def _varies(items: Iterable[str]) -> bool:
+    """Whether the items are not all equal (stops at the first that differs)."""
+    it = iter(items)
+    first = next(it, None)
+    return any(item != first for item in it)
 
 
 def _near_duplicates(lst: _List, keys: list[str], folded: str) -> list[Finding]:
@@ -487,7 +549,10 @@ def message(finding: Finding, values: Sequence[str], where: Callable[[int], str]
     if finding.other is not None:
         other = f"{show(values[finding.other])} ({where(finding.other)})"
         if finding.rule == "variant":
-            return f"{value} and {other} differ only in {_and(finding.issues)}; {suggested}"
+            text = f"{value} and {other} differ only in {_and(finding.issues)}; {suggested}"
+            if finding.more:
+                text += f"; and {len(finding.more):,} more values are variants of them (not listed)"
+            return text
         return f"{value} is one edit away from {other}, probably a typo; {suggested}"
     return f"{value} has {_and(finding.issues)}; {suggested}"
 
