@@ -17,7 +17,6 @@ import random
 import secrets
 import threading
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from reconciler.sandbox import SandboxError
@@ -132,13 +131,30 @@ def _script_step(value: str) -> str:
     return step
 
 
-def parse_quirks(spec: str | Iterable[str]) -> frozenset[str]:
-    names = spec.split(",") if isinstance(spec, str) else list(spec)
-    quirks = frozenset(name.strip() for name in names if name.strip())
+def parse_quirks(spec: object) -> frozenset[str]:
+    """Quirk names: ``"a,b"`` or a list of names. Anything else (a number, a list holding one,
+    a mapping: what a JSON body may carry) is a SpecError, never an exception of another kind."""
+    if isinstance(spec, str):
+        names: list[object] = list(spec.split(","))
+    elif isinstance(spec, list | tuple | set | frozenset):
+        names = list(spec)
+    else:
+        raise SpecError(f"quirks: expected a string or a list of names, got {_kind(spec)}")
+    for name in names:
+        if not isinstance(name, str):
+            raise SpecError(f"quirks: every quirk is a name (a string), got {_kind(name)}")
+    quirks = frozenset(str(name).strip() for name in names if str(name).strip())
     unknown = sorted(quirks - QUIRKS.keys())
     if unknown:
         raise SpecError(f"unknown quirk {unknown[0]!r} (known: {', '.join(QUIRKS)})")
     return quirks
+
+
+def _kind(value: object) -> str:
+    """What a JSON value is, in words (never its content: a body may hold anything)."""
+    names = {bool: "a boolean", int: "a number", float: "a number", dict: "an object"}
+    names.update({list: "a list", type(None): "null", str: "a string"})
+    return names.get(type(value), type(value).__name__)
 
 
 @dataclass(frozen=True)
