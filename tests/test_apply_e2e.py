@@ -357,7 +357,7 @@ def test_sigterm_reports_every_change_as_one_event_and_the_summary_counts_them(
     for i in range(3):  # pruned: a later phase than the creates
         sandbox_org.guardrail(f"Old {i}", totalThreshold=1)
     flags, env = against(sandbox_org)
-    sandbox_org.set_faults("latency_ms=100")
+    sandbox_org.set_faults("latency_ms=50")
     command = ["apply", ".", *flags, "--auto-approve", "--parallelism", "2", "--format", "json"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "reconciler", *command],

@@ -233,13 +233,14 @@ def test_a_saved_plan_applied_twice_at_once_makes_each_object_once(
     tmp_path: Path, sandbox_org: SandboxOrg, reconciler: tuple[str, ...]
 ) -> None:
     """Both runs pass the stale check (nothing exists yet), then both create: check-then-act.
-    The report's 300 ms of API latency makes the window wide enough for both to pass it."""
+    150 ms of API latency (the report had 300) makes the window, a listing and a POST, wide
+    enough for both runs to pass it: their starts are milliseconds apart."""
     directory = tmp_path / "d"
     names = desired(directory, 20)
     flags, env = against(sandbox_org)
     code, out, err = run("plan", ".", *flags, "-o", "plan.json", cwd=directory, env=env)
     assert code == 0, out + err
-    sandbox_org.set_faults("latency_ms=300")
+    sandbox_org.set_faults("latency_ms=150")
     command = ["apply", "plan.json", "--format", "json", "--parallelism", "20"]
     runs = [applied_json(r) for r in at_once(reconciler, [command] * 2, directory, env)]
     sandbox_org.reset()
