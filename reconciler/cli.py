@@ -144,9 +144,12 @@ def main(
 
 
 def _scrub(text: str, env: Mapping[str, str]) -> str:
-    """Last line of defence: tokens never reach the terminal, whatever raised."""
-    for name in (ENV_TOKEN, "GITHUB_TOKEN"):
-        token = env.get(name)
-        if token and len(token) >= 8:
-            text = text.replace(token, "***")
-    return text
+    """Last line of defence: no secret of the run (the tokens, every resolved fromEnv value,
+    ServiceNow's credentials) reaches the terminal, whatever raised, in any letter case; and
+    no control character from data (names in messages) either."""
+    from reconciler import secrets
+    from reconciler.render.escape import clean, line
+
+    tokens = [env.get(name, "") for name in (ENV_TOKEN, "GITHUB_TOKEN")]
+    scrubbed = secrets.scrub(text, also=[t for t in tokens if len(t) >= 8])
+    return "\n".join(line(clean(part)) for part in scrubbed.split("\n"))

@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from reconciler import kinds
+from reconciler.discover import refusal
 from reconciler.documents import Document, LoadError, load_documents
 from reconciler.errors import ConfigError
 from reconciler.model import Location, Problem
@@ -38,9 +39,13 @@ class ConfigFile:
 
 def load_config(directory: Path) -> ConfigFile:
     path = directory / CONFIG_NAME
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return ConfigFile(None)
     config = ConfigFile(path)
+    refused = refusal(directory, path)  # a FIFO, or a link to outside the directory
+    if refused is not None:
+        config.problems.append(Problem("error", Location(path, 1, 1), refused))
+        return config
     try:
         documents = [d for d in load_documents(path) if d.data is not None]
     except LoadError as exc:

@@ -85,6 +85,23 @@ def diff_kind(
                 continue
         else:
             candidates = [o for o in by_name.get(doc.name, ()) if o.id.lower() not in claimed]
+            copies = _equal_copies(kind, doc, candidates, env)
+            if copies:
+                # Several equal copies: concurrent applies racing (each removes the copies
+                # that lost: the lowest id wins, as apply decides). Match the winner; the
+                # others stay unmanaged, with a hint, until their run removes them.
+                live_obj, *others = copies
+                for o in others:
+                    matched.add(o.id.lower())
+                    if selected(Ref(kind.name, doc.name, o.id)):
+                        unmanaged.append(
+                            Unmanaged(
+                                Ref(kind.name, doc.name, o.id),
+                                f"an equal copy of {live_obj.id} (the lowest id is kept); "
+                                "a concurrent apply removes it, or delete it",
+                            )
+                        )
+                candidates = [live_obj]
             if len(candidates) > 1:
                 matched.update(o.id.lower() for o in candidates)
                 if selected(ref):
@@ -222,6 +239,21 @@ def diff_kind(
         else:
             unmanaged.append(Unmanaged(ref, hint))
     return out
+
+
+def _equal_copies(
+    kind: ObjectKind, doc: Resource, candidates: Sequence[LiveObject], env: Mapping[str, str]
+) -> list[LiveObject]:
+    """Two or more live objects with the document's name, all equal to it: lowest id first.
+    Empty when they are fewer, or when any differs (then the document is ambiguous)."""
+    if len(candidates) < 2 or doc.absent:
+        return []
+    want = normalize_desired(kind, doc.attributes, env).values
+    for o in candidates:
+        have = normalize_live(kind, o.attributes)
+        if have.unreadable or not all(equal(have.values.get(k), v) for k, v in want.items()):
+            return []
+    return sorted(candidates, key=lambda o: o.id.lower())
 
 
 def _set_aside(ref: Ref, have: Normalized, what: str) -> str:

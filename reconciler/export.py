@@ -28,6 +28,7 @@ from reconciler.kinds.base import (
     ObjectKind,
     is_default,
     slug,
+    sorted_list,
 )
 from reconciler.model import LiveObject
 from reconciler.render.escape import clean, quote
@@ -122,7 +123,7 @@ def _document(
         if written is GENERIC:
             if prop not in required and is_default(value, spec):
                 continue
-            written = sorted(value) if isinstance(value, list) else value
+            written = sorted_list(value) if isinstance(value, list) else value
         doc[prop] = written
     return doc
 
@@ -166,7 +167,7 @@ def build(
                     f"this name; exported with id: {clean(o.id)} so each document names exactly one"
                 )
             doc = _document(kind, o, file_slug, duplicate, export, inline_limit)
-            header = f"# {name} {o.id}, exported from org {org}\n"
+            header = f"# {name} {clean(o.id)}, exported from org {org}\n"
             export.files[f"{kind.folder}/{file_slug}.yaml"] = _dump(doc, header)
         export.counts[name] = len(objects)
     # warnings quote live names and keys (some written by kind modules): one visible line each

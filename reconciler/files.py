@@ -34,8 +34,12 @@ def read_json(path: Path, what: str) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: no such {what} file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # ValueError: JSON, digit limit
         raise InputError(f"{path}: not a {what} ({exc})") from None
+    except RecursionError:
+        raise InputError(
+            f"{path}: malformed {what.removeprefix('reconciler ')} (nested too deep)"
+        ) from None
 
 
 def check_writable(target: Path, *, force: bool) -> None:

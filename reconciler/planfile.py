@@ -27,6 +27,7 @@ from reconciler.model import (
     Ref,
     Unmanaged,
 )
+from reconciler.render.escape import json_dumps
 
 FORMAT_VERSION = 1
 
@@ -180,7 +181,8 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
 
 def _checksum(body: dict[str, Any]) -> str:
     data = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(data.encode("utf-8")).hexdigest()
+    # a lone surrogate from a live name must not stop the plan file being saved
+    return "sha256:" + hashlib.sha256(data.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def save(plan: Plan, path: Path, *, desired_digest: str) -> None:
@@ -192,7 +194,7 @@ def save(plan: Plan, path: Path, *, desired_digest: str) -> None:
         "plan": plan_to_dict(plan),
     }
     body["checksum"] = _checksum(body)
-    write_atomic(path, json.dumps(body, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(path, json_dumps(body, indent=2) + "\n")
 
 
 def load(path: Path) -> tuple[Plan, dict[str, Any]]:

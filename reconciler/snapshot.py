@@ -58,7 +58,7 @@ def load(path: Path, org: str | None) -> tuple[str, dict[str, list[LiveObject]]]
     """(org, live objects per kind) from a snapshot; refuses another org's snapshot."""
     try:
         body = read_json(path, "reconciler snapshot")
-    except RecursionError:
+    except RecursionError:  # read_json says so itself; kept for a parser that raises later
         raise InputError(f"{path}: malformed snapshot (nested too deep)") from None
     if isinstance(body, dict) and nested_deeper_than(body.get("objects"), MAX_DEPTH):
         raise InputError(f"{path}: malformed snapshot (nested more than {MAX_DEPTH} levels)")

@@ -177,12 +177,6 @@ def test_export_lines_are_escaped(sandbox: SandboxServer, tmp_path: Path) -> Non
     assert_safe(out + err)
 
 
-@pytest.mark.xfail(
-    reason="reconciler/render/events.py (another engineer's file) prints event names and "
-    "details raw: it must call render.escape (clean/quote in text, json_dumps in JSON); then "
-    "remove this marker",
-    strict=False,
-)
 def test_apply_events_are_escaped(sandbox: SandboxServer, hostile: Path, tmp_path: Path) -> None:
     org = _org_with_hostile_objects(sandbox)
     flags, env = against(org)

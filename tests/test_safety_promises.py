@@ -554,11 +554,6 @@ def test_a_token_in_an_api_url_that_contradicts_the_config_is_never_shown(tmp_pa
     assert TOKEN not in out + err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands/apply.py _check_target repeats the --api/INFRACOST_API_URL it compares "
-    "('the plan is for the API sandbox, not <url>'): it must show settings.shown_url(api)",
-)
 def test_a_token_in_the_api_url_given_to_apply_a_plan_file_is_never_shown(
     tmp_path: Path, sandbox_org: SandboxOrg
 ) -> None:

@@ -350,6 +350,22 @@ def test_export_round_trip_of_objects_named_reconciler(
     assert out.rstrip().endswith("No changes.")
 
 
+def test_export_round_trip_of_a_policy_without_tags(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    """The API accepts a policy with tags: []; export writes it, validate warns, plan is empty."""
+    sandbox_org.policy("No rules", tags=[])
+    flags, env = against(sandbox_org)
+    code, out, err = run("export", "-o", "adopted", *flags, cwd=tmp_path, env=env)
+    assert code == 0, out + err
+    code, out, err = run(
+        "plan", "adopted", *flags, "--prune", "--detailed-exitcode", cwd=tmp_path, env=env
+    )
+    assert code == 0, out + err
+    assert "tags: no tag rules: this policy checks nothing" in err
+    assert out.rstrip().endswith("No changes.")
+
+
 # --- the schemas mirror the API's string limits -----------------------------------------------
 
 

@@ -175,13 +175,13 @@ def test_every_problem_at_once_sorted(tmp_path: Path) -> None:
     code, out, _ = run("validate", ".", cwd=tmp_path)
     assert code == 1
     assert out.splitlines() == [
-        'a.yaml:3:7: TaggingPolicy "P": tags: must not be empty',
+        'a.yaml:3:7: warning: TaggingPolicy "P": tags: no tag rules: this policy checks nothing',
         'b.yaml:4:17: Guardrail "G": totalThreshold: must be 0 or more; got -1',
         'b.yaml:5:1: Guardrail "G": foo: unknown field "foo" (known: kind, name, id, absent, '
         "protect, scope, increaseThreshold, increasePercentThreshold, totalThreshold, message, "
         "webhookUrl, prComment, blockPr, emailRecipientOrgMemberIds, mailingListEmails, "
         "msTeamsEmails, filters)",
-        "Invalid: 3 errors.",
+        "Invalid: 2 errors, 1 warning.",
     ]
 
 

@@ -122,8 +122,9 @@ def test_triggers_environment_and_concurrency() -> None:
     for spec in (apply, drift):
         [job] = spec["jobs"].values()
         assert job["environment"] == "${{ matrix.dir }}"
-        assert job["concurrency"] == {
-            "group": "reconciler-${{ matrix.dir }}",
+        assert job["concurrency"] == {  # one group per org (RECONCILER_ORGS), else per dir
+            "group": "reconciler-${{ fromJSON(vars.RECONCILER_ORGS || '{}')[matrix.dir] "
+            "|| matrix.dir }}",
             "cancel-in-progress": False,
         }
     for spec in (plan, apply, drift):

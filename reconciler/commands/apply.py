@@ -178,7 +178,7 @@ def _apply_file(path: Path, params: ApplyParams, ctx: Context) -> int:
 def _check_target(plan: Plan, ctx: Context) -> None:
     """A saved plan goes where it was made: flags and environment may only agree with it."""
     from reconciler.errors import ConfigError
-    from reconciler.settings import ENV_API, ENV_ORG, SANDBOX
+    from reconciler.settings import ENV_API, ENV_ORG, SANDBOX, shown_url
 
     org = ctx.org or ctx.env.get(ENV_ORG)
     if org and org != plan.org:
@@ -187,7 +187,7 @@ def _check_target(plan: Plan, ctx: Context) -> None:
     if api:
         recorded = SANDBOX if plan.api.startswith("sandbox:") else plan.api
         if api.rstrip("/").lower() != recorded.rstrip("/").lower():
-            raise ConfigError(f"the plan is for the API {recorded}, not {api}")
+            raise ConfigError(f"the plan is for the API {recorded}, not {shown_url(api)}")
 
 
 # --- execution and output --------------------------------------------------------------------

@@ -303,7 +303,7 @@ class GitHub:
             return {}
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             path = self.transport.path(url)
             raise GitHubError(
                 method, path, response.status_code, "malformed answer: not JSON"

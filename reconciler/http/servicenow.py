@@ -153,7 +153,7 @@ class ServiceNow:
 def _result(client: ServiceNow, url: str, response: Any) -> list[Any]:
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ServiceNowError(
             "GET", client.transport.path(url), response.status_code, "malformed answer: not JSON"
         ) from None

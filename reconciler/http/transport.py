@@ -911,7 +911,7 @@ def error_message(status: int, content_type: str, text: str) -> str:
     "errors": [...]}`` (GitHub), plain text; an HTML page is named, not shown."""
     try:
         body = json.loads(text) if text else None
-    except ValueError:
+    except (ValueError, RecursionError):  # a body nested 200,000 deep is just unreadable
         body = None
     if isinstance(body, dict):
         found = _json_message(body)

@@ -60,6 +60,8 @@ def replacements(
             left.append(f)
             continue
         chosen.setdefault(values[f.index], (f.suggestion, f.rule))
+        for j in f.more:  # a large variant group is one finding: its other values too
+            chosen.setdefault(values[j], (f.suggestion, f.rule))
     return chosen, left
 
 

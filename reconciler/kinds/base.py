@@ -215,6 +215,16 @@ def slug(name: str) -> str:
     return text[:60].rstrip("-") or "unnamed"
 
 
+def sorted_list(values: Iterable[Any]) -> list[Any]:
+    """A list sorted for a file, whatever odd live data it holds (numbers beside strings,
+    objects): by type, then text."""
+    items = list(values)
+    try:
+        return sorted(items)
+    except TypeError:
+        return sorted(items, key=lambda v: (type(v).__name__, str(v)))
+
+
 def is_default(value: Any, schema: Mapping[str, Any]) -> bool:
     """Whether export may leave a value out: it equals the schema's default (lists as sets)."""
     if "default" not in schema:

@@ -10,7 +10,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler import governance
-from reconciler.kinds.base import OMIT, DocumentCheck, ExportContext, FieldPath, expand
+from reconciler.kinds.base import (
+    OMIT,
+    DocumentCheck,
+    ExportContext,
+    FieldPath,
+    expand,
+    sorted_list,
+)
 from reconciler.model import FieldChange, Governance
 
 SET_FIELDS: tuple[FieldPath, ...] = (("filters", "*", "include"), ("filters", "*", "exclude"))
@@ -60,7 +67,7 @@ def export(value: Any, schema: Mapping[str, Any], out: ExportContext) -> Any:
         for key in ("include", "exclude"):
             items = spec.get(key) or []
             if items:
-                entry[key] = sorted(items)
+                entry[key] = sorted_list(items)
         extra = set(spec) - {"include", "exclude"}
         if extra:
             out.warnings.append(

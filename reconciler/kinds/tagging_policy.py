@@ -26,6 +26,7 @@ from reconciler.kinds.base import (
     FieldPath,
     is_default,
     slug,
+    sorted_list,
 )
 from reconciler.model import FieldChange, Governance, Location
 from reconciler.sources import (
@@ -54,6 +55,8 @@ class TaggingPolicy:
         tags = c.data.get("tags")
         if not isinstance(tags, list):
             return {}
+        if not tags:
+            c.warning(("tags",), "no tag rules: this policy checks nothing")
         return {"tags": _tags(c, tags)}
 
     def secret_problem(self, attribute: str, value: str) -> str | None:
@@ -315,7 +318,7 @@ def _export_tags(value: Any, schema: Mapping[str, Any], out: ExportContext) -> l
             if prop != "key" and is_default(v, spec):
                 continue
             if prop == "allowedValues" and isinstance(v, list):
-                values = sorted(v)
+                values = sorted_list(v)
                 if len(values) > out.inline_limit:
                     name = f"{out.file_slug}.{slug(str(tag.get('key')))}.csv"
                     buf = io.StringIO()
