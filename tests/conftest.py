@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import requests
 
+from reconciler import secrets
 from reconciler.sandbox.faults import Behaviour, Controls
 from tests.helpers import golden
 from tests.helpers.sandbox import (
@@ -110,3 +111,12 @@ def make_servicenow(tmp_path: Path) -> Iterator[MakeServiceNow]:
 def servicenow(make_servicenow: MakeServiceNow) -> ServiceNowServer:
     """A ServiceNow Table API serving ``cmdb_ci_business_app`` (300 rows, 37 retired)."""
     return make_servicenow()
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_from_other_tests() -> Iterator[None]:
+    """The run-wide registry of secret values (reconciler.secrets) belongs to one run: a test
+    starts with none, whatever ran before it in this worker."""
+    secrets.forget()
+    yield
+    secrets.forget()
