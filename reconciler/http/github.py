@@ -35,6 +35,7 @@ from reconciler.errors import ConfigError
 from reconciler.http.transport import (
     Answer,
     BearerAuth,
+    Client,
     HttpError,
     RetryPolicy,
     Transport,
@@ -137,7 +138,7 @@ def check_api_url(url: str) -> str:
     return check_url(url, "GITHUB_API_URL")
 
 
-class GitHub:
+class GitHub(Client):
     """One repository on one GitHub API (github.com or GitHub Enterprise Server)."""
 
     def __init__(
@@ -175,15 +176,6 @@ class GitHub:
     @property
     def requests_sent(self) -> int:
         return self.transport.request_count
-
-    def close(self) -> None:
-        self.transport.close()
-
-    def __enter__(self) -> GitHub:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def url(self, path: str) -> str:
         """``/issues/5`` -> ``{api}/repos/{owner}/{name}/issues/5``."""

@@ -24,8 +24,10 @@ from urllib.parse import quote
 import requests
 
 from reconciler.errors import ConfigError
+from reconciler.http import transport
 from reconciler.http.transport import (
     BearerAuth,
+    Client,
     HttpError,
     Transport,
     TransportSettings,
@@ -52,18 +54,8 @@ class ApiError(HttpError):
     """A request to the Infracost API that failed."""
 
 
-class NoAnswer(ApiError):
-    """No answer came: the connection failed or dropped, or the request timed out.
-
-    ``maybe_processed`` is False only when the server provably never saw the request (the
-    connection could not be opened).
-    """
-
-    def __init__(
-        self, method: str, path: str, detail: str, *, maybe_processed: bool, hint: str = ""
-    ) -> None:
-        super().__init__(method, path, None, detail, hint=hint)
-        self.maybe_processed = maybe_processed
+class NoAnswer(ApiError, transport.NoAnswer):
+    """No answer came from the Infracost API (``maybe_processed``: see the transport's)."""
 
 
 class OutcomeUnknown(ApiError):
@@ -96,7 +88,7 @@ class Created(LiveObject):
 # --- the client --------------------------------------------------------------------------
 
 
-class ApiClient:
+class ApiClient(Client):
     """The Infracost Cloud API of one org. A few threads may share one client (apply does)."""
 
     def __init__(
@@ -129,20 +121,6 @@ class ApiClient:
 
     def __repr__(self) -> str:
         return f"ApiClient({self.base_url!r}, org={self.org!r})"
-
-    @property
-    def request_count(self) -> int:
-        """HTTP requests sent so far, retries included."""
-        return self.transport.request_count
-
-    def close(self) -> None:
-        self.transport.close()
-
-    def __enter__(self) -> ApiClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # --- reading ---
 

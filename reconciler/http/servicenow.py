@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 from requests.auth import AuthBase
 
 from reconciler.http.transport import (
+    Client,
     HttpError,
     NoAnswer,
     Transport,
@@ -48,7 +49,7 @@ class Fetched:
     repeated: int = 0  # records seen on two pages (the table moved during the pull)
 
 
-class ServiceNow:
+class ServiceNow(Client):
     """One instance: ``https://<name>.service-now.com`` (http only on a loopback address)."""
 
     def __init__(
@@ -76,19 +77,6 @@ class ServiceNow:
 
     def __repr__(self) -> str:
         return f"ServiceNow({self.instance!r})"
-
-    def close(self) -> None:
-        self.transport.close()
-
-    def __enter__(self) -> ServiceNow:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def request_count(self) -> int:
-        return self.transport.request_count
 
     def records(
         self,

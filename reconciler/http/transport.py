@@ -206,6 +206,27 @@ class NoAnswer(HttpError):
         self.maybe_processed = maybe_processed
 
 
+class Client:
+    """What every client of a web API shares: its ``transport``, closed with the client (also
+    as a context manager), and the requests it sent."""
+
+    transport: Transport
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests sent so far, retries included."""
+        return self.transport.request_count
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class NoAnswerError(Protocol):
     """How a client makes its own "no answer" error (its ``NoAnswer`` class fits)."""
 
