@@ -18,7 +18,6 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +37,7 @@ from reconciler.kinds import OBJECT_KINDS
 from reconciler.model import LiveObject
 from reconciler.sandbox.faults import QUIRKS
 from reconciler.settings import Secret
+from tests.helpers.local_http import Reply, Seen, reply, serve
 
 if TYPE_CHECKING:
     from tests.helpers.sandbox import SandboxOrg
@@ -475,37 +475,19 @@ def test_random_faults_end_in_one_object(sandbox_org: SandboxOrg) -> None:
 
 
 @dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-Answer = tuple[int, dict[str, str], bytes]
-
-
-@dataclass
 class Stub:
     """A programmable HTTP server on 127.0.0.1: ``routes[(method, path)]`` answers a request."""
 
-    routes: dict[tuple[str, str], Answer | Callable[[Seen], Answer]] = field(default_factory=dict)
+    routes: dict[tuple[str, str], Reply | Callable[[Seen], Reply]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
     url: str = ""
 
     def route(
         self, method: str, path: str, status: int = 200, body: Any = b"", **headers: str
     ) -> None:
-        if not isinstance(body, bytes):
-            body = json.dumps(body).encode() if not isinstance(body, str) else body.encode()
-            headers.setdefault("Content_Type", "application/json")
-        self.routes[(method, path)] = (
-            status,
-            {k.replace("_", "-"): v for k, v in headers.items()},
-            body,
-        )
+        self.routes[(method, path)] = reply(status, body, **headers)
 
-    def answer(self, seen: Seen) -> Answer:
+    def answer(self, seen: Seen) -> Reply:
         self.seen.append(seen)
         found = self.routes.get((seen.method, seen.path))
         if found is None:
@@ -520,41 +502,9 @@ class Stub:
 @contextmanager
 def serving(state: Stub, tls: ssl.SSLContext | None = None) -> Iterator[Stub]:
     """Serve ``state`` on 127.0.0.1 (over TLS with ``tls``) for the duration of the block."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length)
-            seen = Seen(self.command, self.path, dict(self.headers.items()), body)
-            status, headers, payload = state.answer(seen)
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PATCH = do_DELETE = _handle
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    scheme = "https" if tls is not None else "http"
-    state.url = f"{scheme}://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serve(state.answer, tls=tls) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 @pytest.fixture
@@ -639,7 +589,7 @@ def test_redirects_are_refused(stub: Stub, stub_client: ApiClient) -> None:
     ],
 )
 def test_malformed_2xx_answers_are_clear_errors(
-    stub: Stub, stub_client: ApiClient, answer: Answer, says: str
+    stub: Stub, stub_client: ApiClient, answer: Reply, says: str
 ) -> None:
     stub.routes[("GET", LIST)] = answer
     with pytest.raises(ApiError) as caught:
@@ -703,7 +653,7 @@ def test_update_body_and_a_204_answer(stub: Stub, stub_client: ApiClient) -> Non
     ],
 )
 def test_error_bodies_of_every_shape(
-    stub: Stub, stub_client: ApiClient, answer: Answer, message: str
+    stub: Stub, stub_client: ApiClient, answer: Reply, message: str
 ) -> None:
     stub.routes[("POST", LIST)] = answer
     with pytest.raises(ApiError) as caught:
@@ -712,7 +662,7 @@ def test_error_bodies_of_every_shape(
 
 
 def test_an_echoed_token_is_redacted(stub: Stub, stub_client: ApiClient) -> None:
-    def echo(seen: Seen) -> Answer:
+    def echo(seen: Seen) -> Reply:
         return 400, {"Content-Type": "text/plain"}, f"bad: {seen.headers['Authorization']}".encode()
 
     stub.routes[("GET", LIST)] = echo

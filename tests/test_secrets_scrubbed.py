@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import json
 import secrets as random
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from reconciler import secrets
 from tests.helpers.cli import run
-from tests.helpers.fakegithub import FakeGitHub, serve
+from tests.helpers.fakegithub import FakeGitHub
+from tests.helpers.fakegithub import serve as serve_github
+from tests.helpers.local_http import Reply, Seen, serve
 from tests.helpers.sandbox import SandboxOrg, ServiceNowServer, local_session
 
 TAIL = random.token_hex(12)
@@ -138,54 +137,28 @@ def echoing(upstream: str) -> Iterator[Proxy]:
     proxy = Proxy()
     session = local_session()
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def answer(seen: Seen) -> Reply:
+        if proxy.echo and seen.method != "GET":
+            sent = seen.body.decode()
+            url = str(json.loads(sent)["data"]["attributes"].get("webhookUrl"))
+            said = f"webhookUrl {url} ({url.upper()}) refused; ".ljust(480, ".")
+            said += f"{seen.headers.get('Authorization')} was your token"
+            errors = [{"detail": said}, {"detail": f"you sent {sent} ({sent.upper()})"}]
+            body = json.dumps({"errors": errors}).encode()
+            return 400, {"Content-Type": "application/vnd.api+json"}, body
+        keep = ("Authorization", "Content-Type", "Accept")
+        got = session.request(
+            seen.method,
+            upstream + seen.path,
+            data=seen.body or None,
+            headers={k: v for k, v in seen.headers.items() if k in keep},
+            timeout=10,
+        )
+        return got.status_code, {"Content-Type": got.headers.get("Content-Type", "")}, got.content
 
-        def _handle(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if proxy.echo and self.command != "GET":
-                sent = body.decode()
-                url = str(json.loads(sent)["data"]["attributes"].get("webhookUrl"))
-                said = f"webhookUrl {url} ({url.upper()}) refused; ".ljust(480, ".")
-                said += f"{self.headers.get('Authorization')} was your token"
-                errors = [{"detail": said}, {"detail": f"you sent {sent} ({sent.upper()})"}]
-                status, payload = 400, json.dumps({"errors": errors}).encode()
-                headers = {"Content-Type": "application/vnd.api+json"}
-            else:
-                keep = ("Authorization", "Content-Type", "Accept")
-                answer = session.request(
-                    self.command,
-                    upstream + self.path,
-                    data=body or None,
-                    headers={k: v for k, v in self.headers.items() if k in keep},
-                    timeout=10,
-                )
-                status, payload = answer.status_code, answer.content
-                headers = {"Content-Type": answer.headers.get("Content-Type", "")}
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PATCH = do_DELETE = _handle
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    proxy.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with session, serve(answer) as url:
+        proxy.url = url
         yield proxy
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-        session.close()
 
 
 @pytest.fixture
@@ -223,7 +196,7 @@ def test_an_api_echoing_the_request_leaks_nothing_anywhere(
     assert cli("apply", "apply", ".", *flags, "--auto-approve") == 0
     assert cli("snapshot", "snapshot", *flags, "-o", "live.json") == 0
 
-    with serve(FakeGitHub()) as fake:
+    with serve_github(FakeGitHub()) as fake:
         number = fake.add_pull_request()
         sha = "d" * 40
         fake.merge(number, sha)

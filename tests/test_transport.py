@@ -7,11 +7,9 @@ from __future__ import annotations
 import gzip
 import json
 import socket
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -30,6 +28,7 @@ from reconciler.http.transport import (
     Wait,
 )
 from reconciler.settings import Secret, check_url
+from tests.helpers.local_http import DROP, HANG, Reply, Seen, reply, serve
 
 TOKEN = "ghs_Transport0Secret0Token0123456789abcdef"
 FAST = TransportSettings(
@@ -47,26 +46,12 @@ FAST = TransportSettings(
 
 
 @dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-Reply = tuple[int, dict[str, str], bytes]
-DROP = "drop"  # read the request, close the connection without an answer
-HANG = "hang"  # read the request, answer nothing until the test ends
-
-
-@dataclass
 class Script:
     """Answers in order (the last one again when they run out); every request is recorded."""
 
     replies: list[Reply | str | Callable[[Seen], Reply]] = field(default_factory=list)
     seen: list[Seen] = field(default_factory=list)
     url: str = ""
-    release: threading.Event = field(default_factory=threading.Event)
 
     def next(self, seen: Seen) -> Reply | str:
         self.seen.append(seen)
@@ -74,57 +59,12 @@ class Script:
         return reply(seen) if callable(reply) else reply
 
 
-def reply(status: int, body: Any = b"", **headers: str) -> Reply:
-    if not isinstance(body, bytes):
-        body = json.dumps(body).encode()
-        headers.setdefault("Content_Type", "application/json")
-    return status, {k.replace("_", "-"): v for k, v in headers.items()}, body
-
-
 @contextmanager
 def serving(*replies: Reply | str | Callable[[Seen], Reply]) -> Iterator[Script]:
     script = Script(list(replies))
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            seen = Seen(
-                self.command, self.path, dict(self.headers.items()), self.rfile.read(length)
-            )
-            answer = script.next(seen)
-            if answer == HANG:
-                script.release.wait(30)
-            if isinstance(answer, str):
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            status, headers, payload = answer
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    script.url = f"http://127.0.0.1:{server.server_port}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serve(script.next) as url:
+        script.url = url
         yield script
-    finally:
-        script.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 class Sleeps(list[float]):

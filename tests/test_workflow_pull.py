@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,11 +28,17 @@ import yaml
 
 from tests.helpers.fakegithub import FakeGitHub, serve
 from tests.helpers.sandbox import ServiceNowServer
-from tests.helpers.workflow_runner import JobResult, World, run_workflow, warm_reconciler
+from tests.helpers.workflow_runner import (
+    JobResult,
+    World,
+    git,
+    repository,
+    run_workflow,
+    warm_reconciler,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "pull.yml"
-GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
 BRANCH = "reconciler/pull-examples"
 CSV = "examples/data/servicenow-apps.csv"
 MARKER = "<!-- reconciler:pull dir=examples -->"
@@ -133,11 +138,6 @@ def test_the_credential_helper_gives_the_token_to_git(tmp_path: Path) -> None:
 # --- the runs ----------------------------------------------------------------------------------
 
 
-def _git(repo: Path, *args: str) -> str:
-    out = subprocess.run([*GIT, "-C", str(repo), *args], check=True, capture_output=True, text=True)
-    return out.stdout.strip()
-
-
 def _branch(world: World, branch: str = BRANCH) -> str | None:
     found = subprocess.run(
         [
@@ -163,18 +163,10 @@ def reconciler_command(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tup
 
 @pytest.fixture
 def world(tmp_path: Path, reconciler_command: tuple[str, ...]) -> Iterator[World]:
-    origin = tmp_path / "origin.git"
-    work = tmp_path / "work"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
-    ignore = shutil.ignore_patterns(".reconciler", "__pycache__")
-    shutil.copytree(ROOT / "examples", work / "examples", ignore=ignore)
-    shutil.copytree(ROOT / ".github", work / ".github")
-    (work / ".gitignore").write_text(".reconciler/\n")
-    _git(tmp_path, "init", "-q", "-b", "main", str(work))
-    _git(work, "remote", "add", "origin", str(origin))
-    _git(work, "add", "-A")
-    _git(work, "commit", "-q", "-m", "the policies")
-    _git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
+    origin, work = repository(tmp_path)
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "the policies")
+    git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
     with serve(FakeGitHub()) as fake:
         fake.git_dir = origin
         world = World(tmp_path / "runs", origin, fake, reconciler=reconciler_command)
@@ -183,18 +175,18 @@ def world(tmp_path: Path, reconciler_command: tuple[str, ...]) -> Iterator[World
 
 
 def _main(world: World) -> str:
-    return _git(world.origin, "rev-parse", "refs/heads/main")
+    return git(world.origin, "rev-parse", "refs/heads/main")
 
 
 def _commit_on_main(world: World, path: str, text: str) -> str:
     work = world.origin.parent / "work"
-    _git(work, "fetch", "-q", "origin")
-    _git(work, "checkout", "-q", "-B", "main", "origin/main")
+    git(work, "fetch", "-q", "origin")
+    git(work, "checkout", "-q", "-B", "main", "origin/main")
     (work / path).parent.mkdir(parents=True, exist_ok=True)
     (work / path).write_text(text)
-    _git(work, "add", "-A")
-    _git(work, "commit", "-q", "-m", f"edit {path}")
-    _git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", f"edit {path}")
+    git(work, "push", "-q", "origin", "HEAD:refs/heads/main")
     return _main(world)
 
 
@@ -345,10 +337,10 @@ def test_open_update_leave_alone_close(world: World, standin: StandIn) -> None:
     assert pull["user"]["login"] == "github-actions[bot]"  # no App, no token: GITHUB_TOKEN
     head = _branch(world)
     assert head is not None and pull["head"]["sha"] == head
-    assert _git(world.origin, "rev-parse", f"{head}^") == c0  # built on main
-    assert _git(world.origin, "diff", "--name-only", c0, head) == CSV  # the pulled file only
-    assert _git(world.origin, "show", f"{head}:{CSV}") == standin.source.read_text().rstrip("\n")
-    author = _git(world.origin, "log", "-1", "--format=%an <%ae>|%s", head)
+    assert git(world.origin, "rev-parse", f"{head}^") == c0  # built on main
+    assert git(world.origin, "diff", "--name-only", c0, head) == CSV  # the pulled file only
+    assert git(world.origin, "show", f"{head}:{CSV}") == standin.source.read_text().rstrip("\n")
+    author = git(world.origin, "log", "-1", "--format=%an <%ae>|%s", head)
     assert author == (
         "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>|"
         "reconciler pull: examples from its sources"
@@ -526,10 +518,10 @@ def test_the_real_pull_end_to_end(world: World) -> None:
     assert "+1 -1" in body and "APP-00003" in body.replace("\\", "")  # escaped or not
     head = _branch(world)
     assert head is not None
-    assert _git(world.origin, "diff", "--name-only", f"{head}^", head) == (
+    assert git(world.origin, "diff", "--name-only", f"{head}^", head) == (
         "examples/data/business-apps.csv"
     )
-    assert _git(world.origin, "show", f"{head}:examples/data/business-apps.csv").splitlines() == [
+    assert git(world.origin, "show", f"{head}:examples/data/business-apps.csv").splitlines() == [
         "app_id,name",
         "APP-00001,Billing API",
         "APP-00003,Checkout API",
@@ -550,7 +542,7 @@ def test_the_real_pull_end_to_end(world: World) -> None:
     assert len(fake.pulls()) == 1
 
     # main catches up: the pull request is closed
-    merged = _git(world.origin, "show", f"{_branch(world)}:examples/data/business-apps.csv")
+    merged = git(world.origin, "show", f"{_branch(world)}:examples/data/business-apps.csv")
     _commit_on_main(world, "examples/data/business-apps.csv", merged + "\n")
     job = _ok(_run(world))
     assert job.step("pull").outputs["exitcode"] == "0", job.logs()
@@ -597,7 +589,7 @@ def test_the_real_pull_reads_servicenow_with_the_secrets(
     assert pull["body"].splitlines()[0] == MARKER
     head = _branch(world)
     assert head is not None
-    rows = _git(world.origin, "show", f"{head}:examples/data/business-apps.csv").splitlines()
+    rows = git(world.origin, "show", f"{head}:examples/data/business-apps.csv").splitlines()
     assert rows[0] == "u_app_id,name" and len(rows) == 1 + 300 - 37  # the retired left out
     for run in world.root.iterdir():
         for path in run.rglob("*"):

@@ -25,9 +25,17 @@ import yaml
 
 from reconciler.render import markdown
 from reconciler.sandbox.embedded import embedded
-from tests.helpers import forkserver
 from tests.helpers.fakegithub import FakeGitHub, serve
-from tests.helpers.workflow_runner import JobResult, World, run_workflow, unzip
+from tests.helpers.workflow_runner import (
+    GIT,
+    JobResult,
+    World,
+    git,
+    repository,
+    run_workflow,
+    unzip,
+    warm_reconciler,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -42,7 +50,6 @@ PINS = {
     # pull.yml's GitHub App token: the commit of the tag v2.2.2 of actions/create-github-app-token
     "actions/create-github-app-token": ("fee1f7d63c2ff003460e3d139729b119787bc349", "v2.2.2"),
 }
-GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
 
 
 def _yaml_files() -> list[Path]:
@@ -144,64 +151,17 @@ def test_triggers_environment_and_concurrency() -> None:
 # --- the flow, run ---------------------------------------------------------------------------
 
 
-def _git(repo: Path, *args: str) -> str:
-    out = subprocess.run([*GIT, "-C", str(repo), *args], check=True, capture_output=True, text=True)
-    return out.stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def reconciler_command(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, ...]]:
     """What the action's shim runs: a client of one warm reconciler for the module (each command
-    is still its own process, forked with the step's arguments, environment and streams).
-    ``RECONCILER_TESTS_FRESH=1`` runs ``python -m reconciler`` instead, slower."""
-    if os.environ.get("RECONCILER_TESTS_FRESH"):
-        yield (sys.executable, "-m", "reconciler")
-        return
-    directory = tmp_path_factory.mktemp("forkserver")
-    socket_path = directory / "socket"
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "HOME": str(directory),
-    }
-    with (directory / "server.log").open("w") as log:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.helpers.forkserver",
-                "serve",
-                str(socket_path),
-                str(ROOT / "examples"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
-    assert server.stdout is not None
-    ready = server.stdout.readline()
-    assert ready == "ready\n", (directory / "server.log").read_text()
-    try:
-        yield forkserver.client_command(socket_path)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        server.stdout.close()
+    is still its own process, forked with the step's arguments, environment and streams)."""
+    with warm_reconciler(tmp_path_factory.mktemp("forkserver"), ROOT / "examples") as command:
+        yield command
 
 
 @pytest.fixture
 def world(tmp_path: Path, reconciler_command: tuple[str, ...]) -> Iterator[World]:
-    origin = tmp_path / "origin.git"
-    work = tmp_path / "work"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
-    ignore = shutil.ignore_patterns(".reconciler", "__pycache__")
-    shutil.copytree(ROOT / "examples", work / "examples", ignore=ignore)
-    shutil.copytree(ROOT / ".github", work / ".github")
-    (work / ".gitignore").write_text(".reconciler/\n")
-    _git(tmp_path, "init", "-q", "-b", "main", str(work))
-    _git(work, "remote", "add", "origin", str(origin))
+    origin, _ = repository(tmp_path)
     with serve(FakeGitHub()) as fake:
         yield World(tmp_path / "runs", origin, fake, reconciler=reconciler_command)
 
@@ -209,13 +169,13 @@ def world(tmp_path: Path, reconciler_command: tuple[str, ...]) -> Iterator[World
 def _commit(world: World, branch: str, edit: Callable[[Path], None], base: str = "main") -> str:
     work = world.origin.parent / "work"
     if _has_head(work):
-        _git(work, "checkout", "-q", "-B", branch, f"origin/{base}")
+        git(work, "checkout", "-q", "-B", branch, f"origin/{base}")
     edit(work)
-    _git(work, "add", "-A")
-    _git(work, "commit", "-q", "-m", f"change on {branch}")
-    _git(work, "push", "-q", "-f", "origin", f"HEAD:refs/heads/{branch}")
-    _git(work, "fetch", "-q", "origin")
-    return _git(work, "rev-parse", "HEAD")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", f"change on {branch}")
+    git(work, "push", "-q", "-f", "origin", f"HEAD:refs/heads/{branch}")
+    git(work, "fetch", "-q", "origin")
+    return git(work, "rev-parse", "HEAD")
 
 
 def _has_head(work: Path) -> bool:
@@ -352,9 +312,9 @@ def test_the_flow_pull_request_merge_apply_drift(world: World) -> None:
 
     # merge: apply applies, from main
     work = world.origin.parent / "work"
-    _git(work, "checkout", "-q", "main")
-    _git(work, "merge", "-q", "--ff-only", "origin/raise")
-    _git(work, "push", "-q", "origin", "main")
+    git(work, "checkout", "-q", "main")
+    git(work, "merge", "-q", "--ff-only", "origin/raise")
+    git(work, "push", "-q", "origin", "main")
     fake.merge(number, c2)
     job = _ok(_push(world, c2, c0))
     assert next(e for e in _events(world) if '"updated"' in e).startswith(
@@ -430,9 +390,9 @@ def test_a_failed_apply_reports_on_the_merged_pull_request(world: World) -> None
     assert "pass --allow-mass-delete" in comment["body"]
 
     work = world.origin.parent / "work"
-    _git(work, "checkout", "-q", "main")
-    _git(work, "merge", "-q", "--ff-only", c1)
-    _git(work, "push", "-q", "origin", "main")
+    git(work, "checkout", "-q", "main")
+    git(work, "merge", "-q", "--ff-only", c1)
+    git(work, "push", "-q", "origin", "main")
     fake.merge(number, c1)
     job = _push(world, c1, c0)
     assert job.status == "failure", job.logs()

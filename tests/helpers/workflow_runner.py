@@ -636,3 +636,29 @@ def warm_reconciler(directory: Path, *warm: Path) -> Iterator[tuple[str, ...]]:
 def unzip(data: bytes) -> dict[str, bytes]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {name: archive.read(name) for name in archive.namelist()}
+
+
+# --- the repository a world runs in ------------------------------------------------------------
+
+GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.com"]
+
+
+def git(repo: Path, *args: str) -> str:
+    """``git -C repo ARGS`` as a test user; its output, stripped."""
+    out = subprocess.run([*GIT, "-C", str(repo), *args], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+def repository(tmp_path: Path) -> tuple[Path, Path]:
+    """(origin, work): a bare ``origin.git`` with ``main``, and a work tree holding a copy of
+    this repository's ``examples/`` and ``.github/``, not committed yet."""
+    root = Path(__file__).resolve().parents[2]
+    origin, work = tmp_path / "origin.git", tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    ignore = shutil.ignore_patterns(".reconciler", "__pycache__")
+    shutil.copytree(root / "examples", work / "examples", ignore=ignore)
+    shutil.copytree(root / ".github", work / ".github")
+    (work / ".gitignore").write_text(".reconciler/\n")
+    git(tmp_path, "init", "-q", "-b", "main", str(work))
+    git(work, "remote", "add", "origin", str(origin))
+    return origin, work
