@@ -364,14 +364,8 @@ class _Watched(HTTPConnection):
         super().request(*args, **kw)
 
 
-class _WatchedTLS(HTTPSConnection):
-    def connect(self) -> None:
-        super().connect()
-        _connected(self.sock)
-
-    def request(self, *args: Any, **kw: Any) -> None:
-        _sending(self.sock)
-        super().request(*args, **kw)
+class _WatchedTLS(_Watched, HTTPSConnection):
+    """The same over TLS (``_Watched`` first: its connect wraps the TLS one)."""
 
 
 class _Pool(HTTPConnectionPool):
