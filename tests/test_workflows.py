@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,87 @@ def test_action_hardening() -> None:
         assert "${{" not in step.get("run", "")
         assert step["shell"] == "bash"
     assert "GITHUB_PATH" not in ACTION.read_text() and "GITHUB_ENV" not in ACTION.read_text()
+
+
+# The action's install step, run for real with a stand-in python3 whose venv has a pip that
+# records its arguments (a real install takes too long for the suite).
+_PIP = f"""#!{sys.executable}
+import pathlib, sys
+bin_dir = pathlib.Path(sys.argv[0]).parent
+(bin_dir.parent / "pip-args").write_text("\\n".join(sys.argv[1:]))
+(bin_dir / "reconciler").write_text("#!/bin/sh\\necho reconciler 0.1.0\\n")
+(bin_dir / "reconciler").chmod(0o755)
+"""
+_PYTHON3 = f"""#!{sys.executable}
+import pathlib, sys
+assert sys.argv[1:3] == ["-m", "venv"], sys.argv
+bin_dir = pathlib.Path(sys.argv[3]) / "bin"
+bin_dir.mkdir(parents=True)
+(bin_dir / "pip").write_text({_PIP!r})
+(bin_dir / "pip").chmod(0o755)
+"""
+
+
+def _install(tmp_path: Path, action_path: Path) -> subprocess.CompletedProcess[str]:
+    [(_, step), _] = _steps(ACTION)
+    assert step["id"] == "install" and "env" not in step
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    (stubs / "python3").write_text(_PYTHON3)
+    (stubs / "python3").chmod(0o755)
+    (tmp_path / "temp").mkdir()
+    (tmp_path / "step.sh").write_text(step["run"])
+    env = {
+        "PATH": f"{stubs}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "RUNNER_TEMP": str(tmp_path / "temp"),
+        "GITHUB_ACTION_PATH": str(action_path),
+    }
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(tmp_path / "step.sh")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_action_installs_reconciler_from_its_own_repository(tmp_path: Path) -> None:
+    """uses: ORG/REPO/.github/actions/reconcile@SHA installs REPO at SHA: the directory three
+    levels up from the action, never a name from a package index (where "reconciler" is another
+    project)."""
+    proc = _install(tmp_path, ACTION.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "reconciler 0.1.0\n"
+    args = (tmp_path / "temp" / "reconciler-venv" / "pip-args").read_text().splitlines()
+    assert args == ["install", "--quiet", "--disable-pip-version-check", str(ROOT)]
+    assert "version" not in _load(ACTION)["inputs"]
+
+
+def test_the_action_refuses_to_run_from_a_repository_that_is_not_reconciler(
+    tmp_path: Path,
+) -> None:
+    """A policy repository that copied the action instead of pointing at reconciler's: a clear
+    error, and nothing installed."""
+    policies = tmp_path / "policies"
+    shutil.copytree(ACTION.parent, policies / ".github" / "actions" / "reconcile")
+    (policies / "pyproject.toml").write_text('[project]\nname = "reconciler"\n')
+    proc = _install(tmp_path, policies / ".github" / "actions" / "reconcile")
+    assert proc.returncode == 1
+    assert proc.stdout == (
+        f"::error title=reconciler::{policies} is not a copy of the reconciler repository: use "
+        "the action as uses: ORG/REPO/.github/actions/reconcile@COMMIT, where ORG/REPO is your "
+        "copy of reconciler (docs/github.md)\n"
+    )
+    assert not (tmp_path / "temp" / "reconciler-venv").exists()
+
+
+def test_the_distribution_is_not_named_like_the_pypi_project_reconciler() -> None:
+    """The name on PyPI belongs to an unrelated project; the action checks for ours."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "governance-reconciler"
+    assert project["scripts"] == {"reconciler": "reconciler.cli:main"}
+    assert f"'name = \"{project['name']}\"'" in ACTION.read_text()
 
 
 def test_ci_runs_what_ci_run_runs() -> None:
