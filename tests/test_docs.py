@@ -82,3 +82,14 @@ def test_every_example_names_its_schema() -> None:
         assert first.startswith("# yaml-language-server: $schema="), path
         target = (path.parent / first.split("=", 1)[1]).resolve()
         assert target.is_file(), path
+
+
+def test_the_docs_cite_only_files_the_repository_has() -> None:
+    """A page named in a link or alone in backticks (`format.md`) is a file of this repository,
+    beside the page, at the root or in docs/ (the project's notes outside it are not)."""
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = page.read_text()
+        cited = re.findall(r"\]\(([^)#\s]+\.md)", text) + re.findall(r"`([\w./-]+\.md)`", text)
+        for name in cited:
+            places = (page.parent / name, ROOT / name, ROOT / "docs" / name)
+            assert any(p.is_file() for p in places), f"{page.name} cites {name}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -531,6 +532,29 @@ def test_download_when_there_is_none(fake: FakeGitHub, tmp_path: Path) -> None:
     code, out, _ = cli([*args, "--missing-ok"], env, tmp_path)
     assert code == 0 and out.startswith("No artifact 'snap' from a push")
     assert "found=false" in (tmp_path / "output").read_text()
+
+
+def test_download_takes_the_default_branch_from_the_event_else_from_github(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    """A repository whose default branch is not main: a pull request's event names it; a
+    scheduled run's event names no repository, so GitHub is asked (one request)."""
+    fake.default_branch = "trunk"
+    on_main = fake.add_run(event="push", branch="main")
+    fake.add_artifact(on_main, "snap", {"live.json": b"main"})
+    on_trunk = fake.add_run(event="push", branch="trunk")
+    fake.add_artifact(on_trunk, "snap", {"live.json": b"trunk"})
+    args = ["github", "download", "--name", "snap", "--into", "s"]
+    pull_request = {"pull_request": {"number": 1}, "repository": {"default_branch": "trunk"}}
+    repository = f"^/repos/{re.escape(fake.repository)}$"
+    for event, asked in ((pull_request, 0), ({"schedule": "23 5 * * *"}, 1)):
+        before = len(fake.sent("GET", repository))
+        code, out, err = cli(args, env_for(fake, tmp_path, event), tmp_path)
+        assert (code, err) == (0, ""), out
+        assert (tmp_path / "s" / "live.json").read_bytes() == b"trunk"
+        assert len(fake.sent("GET", repository)) - before == asked
+    code, _, _ = cli([*args, "--branch", "main"], env_for(fake, tmp_path), tmp_path)
+    assert code == 0 and (tmp_path / "s" / "live.json").read_bytes() == b"main"
 
 
 @pytest.mark.parametrize("name", ["../evil", "/abs", "a/../../b"])

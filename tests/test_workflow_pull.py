@@ -70,7 +70,10 @@ def test_triggers_permissions_concurrency() -> None:
     assert set(spec[True]) == {"schedule", "workflow_dispatch"}
     assert spec["permissions"] == {}
     [job] = spec["jobs"].values()
-    assert job["if"] == "github.ref == 'refs/heads/main' && vars.RECONCILER_PULL_DIRS != ''"
+    assert job["if"] == (
+        "(github.event_name == 'schedule' || github.ref == format('refs/heads/{0}', "
+        "github.event.repository.default_branch)) && vars.RECONCILER_PULL_DIRS != ''"
+    )
     assert job["strategy"]["matrix"]["dir"] == "${{ fromJSON(vars.RECONCILER_PULL_DIRS) }}"
     assert job["permissions"] == {"contents": "write", "pull-requests": "write"}
     assert job["concurrency"] == {

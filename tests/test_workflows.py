@@ -15,6 +15,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from tests.helpers.workflow_runner import (
     GIT,
     JobResult,
     World,
+    condition,
     git,
     repository,
     run_workflow,
@@ -115,6 +117,87 @@ def test_action_hardening() -> None:
     assert "GITHUB_PATH" not in ACTION.read_text() and "GITHUB_ENV" not in ACTION.read_text()
 
 
+# The action's install step, run for real with a stand-in python3 whose venv has a pip that
+# records its arguments (a real install takes too long for the suite).
+_PIP = f"""#!{sys.executable}
+import pathlib, sys
+bin_dir = pathlib.Path(sys.argv[0]).parent
+(bin_dir.parent / "pip-args").write_text("\\n".join(sys.argv[1:]))
+(bin_dir / "reconciler").write_text("#!/bin/sh\\necho reconciler 0.1.0\\n")
+(bin_dir / "reconciler").chmod(0o755)
+"""
+_PYTHON3 = f"""#!{sys.executable}
+import pathlib, sys
+assert sys.argv[1:3] == ["-m", "venv"], sys.argv
+bin_dir = pathlib.Path(sys.argv[3]) / "bin"
+bin_dir.mkdir(parents=True)
+(bin_dir / "pip").write_text({_PIP!r})
+(bin_dir / "pip").chmod(0o755)
+"""
+
+
+def _install(tmp_path: Path, action_path: Path) -> subprocess.CompletedProcess[str]:
+    [(_, step), _] = _steps(ACTION)
+    assert step["id"] == "install" and "env" not in step
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    (stubs / "python3").write_text(_PYTHON3)
+    (stubs / "python3").chmod(0o755)
+    (tmp_path / "temp").mkdir()
+    (tmp_path / "step.sh").write_text(step["run"])
+    env = {
+        "PATH": f"{stubs}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "RUNNER_TEMP": str(tmp_path / "temp"),
+        "GITHUB_ACTION_PATH": str(action_path),
+    }
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(tmp_path / "step.sh")],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_action_installs_reconciler_from_its_own_repository(tmp_path: Path) -> None:
+    """uses: ORG/REPO/.github/actions/reconcile@SHA installs REPO at SHA: the directory three
+    levels up from the action, never a name from a package index (where "reconciler" is another
+    project)."""
+    proc = _install(tmp_path, ACTION.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "reconciler 0.1.0\n"
+    args = (tmp_path / "temp" / "reconciler-venv" / "pip-args").read_text().splitlines()
+    assert args == ["install", "--quiet", "--disable-pip-version-check", str(ROOT)]
+    assert "version" not in _load(ACTION)["inputs"]
+
+
+def test_the_action_refuses_to_run_from_a_repository_that_is_not_reconciler(
+    tmp_path: Path,
+) -> None:
+    """A policy repository that copied the action instead of pointing at reconciler's: a clear
+    error, and nothing installed."""
+    policies = tmp_path / "policies"
+    shutil.copytree(ACTION.parent, policies / ".github" / "actions" / "reconcile")
+    (policies / "pyproject.toml").write_text('[project]\nname = "reconciler"\n')
+    proc = _install(tmp_path, policies / ".github" / "actions" / "reconcile")
+    assert proc.returncode == 1
+    assert proc.stdout == (
+        f"::error title=reconciler::{policies} is not a copy of the reconciler repository: use "
+        "the action as uses: ORG/REPO/.github/actions/reconcile@COMMIT, where ORG/REPO is your "
+        "copy of reconciler (docs/github.md)\n"
+    )
+    assert not (tmp_path / "temp" / "reconciler-venv").exists()
+
+
+def test_the_distribution_is_not_named_like_the_pypi_project_reconciler() -> None:
+    """The name on PyPI belongs to an unrelated project; the action checks for ours."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["name"] == "governance-reconciler"
+    assert project["scripts"] == {"reconciler": "reconciler.cli:main"}
+    assert f"'name = \"{project['name']}\"'" in ACTION.read_text()
+
+
 def test_ci_runs_what_ci_run_runs() -> None:
     [(_, step)] = [s for s in _steps(WORKFLOWS / "ci.yml") if "run" in s[1]]
     assert step["run"].strip() == "bash .ci/run"
@@ -146,6 +229,50 @@ def test_triggers_environment_and_concurrency() -> None:
         "actions": "read",
         "pull-requests": "write",
     }
+
+
+_ON_THE_DEFAULT_BRANCH = (
+    "github.event_name == 'schedule' || "
+    "github.ref == format('refs/heads/{0}', github.event.repository.default_branch)"
+)
+
+
+@pytest.mark.parametrize(
+    ("event_name", "ref", "runs"),
+    [
+        ("push", "refs/heads/trunk", True),
+        ("workflow_dispatch", "refs/heads/trunk", True),
+        ("schedule", "refs/heads/trunk", True),  # its event names no repository
+        ("push", "refs/heads/main", False),  # not the default branch here
+        ("workflow_dispatch", "refs/heads/feature", False),
+        ("workflow_dispatch", "refs/tags/trunk", False),
+    ],
+)
+def test_jobs_that_hold_secrets_run_on_the_default_branch_only(
+    event_name: str, ref: str, runs: bool
+) -> None:
+    """The default branch is the repository's (here trunk), read from the event; a schedule
+    runs on it by GitHub's rule."""
+    event = {} if event_name == "schedule" else {"repository": {"default_branch": "trunk"}}
+    github = {"event_name": event_name, "ref": ref, "event": event}
+    context = {"github": github, "vars": {"RECONCILER_PULL_DIRS": '["examples"]'}}
+    for name in ("apply", "drift", "pull"):
+        [job] = _load(WORKFLOWS / f"{name}.yml")["jobs"].values()
+        if name != "apply":
+            assert _ON_THE_DEFAULT_BRANCH in job["if"]
+        assert condition(job["if"], context, "success") == runs or (
+            name == "apply" and event_name == "schedule"  # apply has no schedule
+        )
+
+
+def test_no_branch_is_named_but_in_triggers() -> None:
+    """Only `on: push: branches:` names a branch (a trigger cannot read the default branch);
+    every condition, command and input takes it from the repository."""
+    for path in _yaml_files():
+        spec = {k: v for k, v in _load(path).items() if k is not True}  # YAML 1.1: on is True
+        text = yaml.safe_dump(spec)  # no comments
+        assert not re.search(r"\bmain\b", text), f"{path.name} names main"
+        assert not re.search(r"github download [^\n]*--branch", text)  # its default
 
 
 # --- the flow, run ---------------------------------------------------------------------------
@@ -360,6 +487,102 @@ def test_the_flow_pull_request_merge_apply_drift(world: World) -> None:
     [issue] = fake.issues()
     assert issue["state"] == "closed"
     assert job.step("issue").log.splitlines()[-1].startswith("No drift: closed issue #2")
+
+
+def test_a_repository_whose_default_branch_is_trunk(world: World) -> None:
+    """apply runs on trunk, and pull requests plan against the snapshot saved there; a push to
+    a branch called main starts nothing."""
+    world.github.default_branch = "trunk"
+    c0 = _commit(world, "trunk", lambda work: None)
+    push = {"ref": "refs/heads/main", "before": "0" * 40, "after": c0}
+    assert (
+        run_workflow(
+            world, WORKFLOWS / "apply.yml", event_name="push", event=push, sha=c0, ref=push["ref"]
+        )
+        == []
+    )
+    push["ref"] = "refs/heads/trunk"
+    job = _ok(_run(world, "apply", event_name="push", event=push, sha=c0, ref=push["ref"]))
+    assert job.summary.startswith("### Apply complete: 6 applied")
+
+    number = world.github.add_pull_request()
+    budget = "examples/guardrails/project-budget.yaml"
+    edit = _replace(budget, "totalThreshold: 25000", "totalThreshold: 30000")
+    c1 = _commit(world, "raise", edit, base="trunk")
+    event = {
+        "pull_request": {
+            "number": number,
+            "head": {"sha": c1, "repo": {"full_name": world.github.repository}},
+            "base": {"ref": "trunk"},
+        }
+    }
+    job = _ok(
+        _run(
+            world,
+            "plan",
+            event_name="pull_request",
+            event=event,
+            sha=c1,
+            ref=f"refs/pull/{number}/merge",
+            base_ref="trunk",
+        )
+    )
+    snapshot = job.step("snapshot")
+    assert snapshot.outcome == "success"
+    assert "Downloaded reconciler-snapshot-examples (1 file)" in snapshot.log
+    assert "### Plan: 0 to add, 1 to change, 0 to destroy (1 loosening)" in job.summary
+
+
+def test_the_webhook_secrets_block_is_the_one_the_docs_show() -> None:
+    """One env block per job that plans or applies, the same in apply.yml and drift.yml, and
+    the example of docs/github.md is that block."""
+    docs = (ROOT / "docs" / "github.md").read_text()
+    section = docs.split("### Webhook URLs and other fromEnv secrets", 1)[1]
+    [block] = re.findall(r"```yaml\n(    env:\n.*?)```", section, re.DOTALL)[:1]
+    shown = yaml.safe_load(block)["env"]
+    assert shown == {"FINOPS_SLACK_WEBHOOK": "${{ secrets.FINOPS_SLACK_WEBHOOK }}"}
+    for name in ("apply", "drift"):
+        [job] = _load(WORKFLOWS / f"{name}.yml")["jobs"].values()
+        assert job["env"] == shown, name
+        for step in job["steps"]:  # named once: no step repeats it
+            assert not set(step.get("env") or {}) & set(shown), (name, step.get("name"))
+    for name in ("plan", "pull"):  # pull requests hold no secret; pull does not plan
+        assert "FINOPS_SLACK_WEBHOOK" not in (WORKFLOWS / f"{name}.yml").read_text()
+    used = (ROOT / "examples" / "guardrails" / "production-pr-limit.yaml").read_text()
+    assert "{fromEnv: FINOPS_SLACK_WEBHOOK" in used
+
+
+def _live_webhook(world: World, name: str) -> str:
+    """The webhook of a guardrail in the sandbox database that the last state artifact holds."""
+    state = world.root / "read-state"
+    shutil.rmtree(state, ignore_errors=True)
+    for path, data in world.artifacts["reconciler-state-examples"].items():
+        (state / path).parent.mkdir(parents=True, exist_ok=True)
+        (state / path).write_bytes(data)
+    with embedded(state / "sandbox.db", "acme") as endpoint, requests.Session() as http:
+        http.trust_env = False
+        http.headers["Authorization"] = f"Bearer {endpoint.token}"
+        answer = http.get(f"{endpoint.base_url}/orgs/acme/guardrails", timeout=10).json()
+    [found] = [g for g in answer["data"] if g["attributes"]["name"] == name]
+    return str(found["attributes"]["webhookUrl"])
+
+
+def test_a_webhook_secret_of_the_environment_reaches_apply_and_drift(world: World) -> None:
+    """The secret named in the job's env block: apply sends it, the drift check compares with
+    it (no drift), and no log, summary or artifact other than the sandbox's own database
+    shows it."""
+    hook = "https://hooks.slack.com/services/T0000/B0000/s3cr3tw3bh00k"
+    world.secrets["FINOPS_SLACK_WEBHOOK"] = hook
+    c0 = _commit(world, "main", lambda work: None)
+    applied = _ok(_push(world, c0, "0" * 40))
+    assert _live_webhook(world, "Production cost increase") == hook
+    drift = _ok(_drift(world, c0))
+    assert drift.step("plan").outputs["exitcode"] == "0"  # without the secret: a change to ""
+    for job in (applied, drift):
+        assert hook not in job.logs() and hook not in job.summary
+    for artifact, files in world.artifacts.items():
+        for path, data in files.items():
+            assert path == "sandbox.db" or hook.encode() not in data, (artifact, path)
 
 
 def _add_guardrail_with_a_missing_secret(work: Path) -> None:

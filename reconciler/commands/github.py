@@ -83,7 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     download.add_argument("--name", metavar="NAME", required=True, help="the artifact's name")
     download.add_argument("--into", metavar="DIR", required=True, help="unpack into DIR")
-    download.add_argument("--branch", default="main", help="the branch (default: main)")
+    download.add_argument("--branch", help="the branch (default: the repository's default branch)")
     download.add_argument(
         "--missing-ok", action="store_true", help="no such artifact yet is not an error"
     )
@@ -155,7 +155,7 @@ class ApplyReportParams:
 class DownloadParams:
     name: str
     into: str  # as given: the report shows it
-    branch: str
+    branch: str | None  # None: the repository's default branch
     missing_ok: bool
 
 
@@ -271,8 +271,8 @@ def _drift_issue(params: DriftIssueParams, ctx: Context) -> int:
     drift = is_drift(plan, fail_on_unmanaged=params.fail_on_unmanaged)
     commit = ctx.env.get("GITHUB_SHA", "")
     url = actions.run_url(ctx.env)
-    branch = ctx.env.get("GITHUB_REF_NAME") or "main"
     with actions.from_env(ctx.env) as gh:
+        branch = ctx.env.get("GITHUB_REF_NAME") or actions.default_branch(gh, ctx.env)
         outcome = drift_issue.sync_drift_issue(
             gh,
             title=render.drift_title(plan),
@@ -353,16 +353,17 @@ def _download(params: DownloadParams, ctx: Context) -> int:
 
     into = ctx.cwd / params.into
     with actions.from_env(ctx.env) as gh:
-        artifact = artifacts.trusted_artifact(gh, params.name, params.branch)
+        branch = params.branch or actions.default_branch(gh, ctx.env)
+        artifact = artifacts.trusted_artifact(gh, params.name, branch)
         if artifact is None:
             _set_outputs(ctx.env, {"found": "false"})
             message = (
                 f"no artifact {params.name!r} from a push, schedule or manual run on "
-                f"{params.branch} (or all have expired)"
+                f"{branch} (or all have expired)"
             )
             if not params.missing_ok:
                 raise InputError(
-                    f"{message}: run the apply or drift workflow on {params.branch} once "
+                    f"{message}: run the apply or drift workflow on {branch} once "
                     "(Actions > Run workflow) to make it"
                 )
             print(f"No {message[3:]}; going on without it.", file=ctx.stdout)

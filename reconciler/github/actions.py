@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError, InputError
+from reconciler.github import pulls
 from reconciler.http.github import DEFAULT_API, GitHub, GitHubSettings
 from reconciler.settings import Secret
 
@@ -36,6 +37,19 @@ def event(env: Mapping[str, str]) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise InputError(f"GITHUB_EVENT_PATH: cannot read the event payload ({exc})") from None
     return data if isinstance(data, dict) else {}
+
+
+def default_branch(gh: GitHub, env: Mapping[str, str]) -> str:
+    """The repository's default branch: from the event payload (every event but ``schedule``
+    carries the repository), else from the API."""
+    repository = event(env).get("repository")
+    branch = repository.get("default_branch") if isinstance(repository, dict) else None
+    if isinstance(branch, str) and branch:
+        return branch
+    branch = pulls.default_branch(gh)
+    if not branch:
+        raise InputError(f"GitHub names no default branch for {gh.repository}: pass --branch")
+    return branch
 
 
 def head_sha(payload: Mapping[str, Any], env: Mapping[str, str]) -> str:

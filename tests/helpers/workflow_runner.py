@@ -5,6 +5,8 @@ Enough of GitHub's runner for this project's workflows, and no more:
 - expressions (``${{ }}``, ``if:``) with contexts, ``||``, ``&&``, ``==``, ``!=``, ``!``,
   ``success() failure() always() cancelled()``, ``fromJSON toJSON format contains startsWith``;
   an ``if:`` without a status function means ``success() && (...)``, as on GitHub;
+- the event payload names the repository (``full_name``, ``default_branch`` from the fake
+  GitHub), except a ``schedule``'s, as on GitHub;
 - a matrix of one list; ``run:`` steps in ``bash --noprofile --norc -eo pipefail``, with the
   env of the workflow, job and step, and ``GITHUB_OUTPUT``, ``GITHUB_ENV``,
   ``GITHUB_STEP_SUMMARY`` files per step;
@@ -561,6 +563,9 @@ def run_workflow(
     triggers = spec.get(True, spec.get("on"))  # YAML 1.1 reads the key `on` as True
     assert event_name in triggers, f"{workflow.name} does not run on {event_name}"
     repository = world.github.repository
+    if event_name != "schedule":  # as on GitHub: a schedule's event names no repository
+        named = {"full_name": repository, "default_branch": world.github.default_branch}
+        event = {**event, "repository": {**named, **event.get("repository", {})}}
     github = {
         "repository": repository,
         "sha": sha,
