@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.cli import against, run
 from tests.helpers.sandbox import SandboxOrg
 
@@ -54,3 +56,99 @@ def test_a_file_that_is_not_a_saved_plan_is_named_for_what_it_is(
             else:
                 assert err.startswith(f"Error: {message}"), err
     assert sandbox_org.writes() == 0
+
+
+# --- finding the directory, like git finds .git ---------------------------------------------
+
+POLICY = (
+    "kind: TaggingPolicy\nname: Apps\ntags:\n  - key: app_id\n    valueType: LIST\n"
+    "    allowedValues: [APP-1, app-2]\n"
+)
+
+
+def test_without_dir_commands_use_the_nearest_reconciler_yaml(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    config = (
+        f"org: {sandbox_org.org}\napi: {sandbox_org.base_url}\n"
+        "hygiene:\n  app_id: {case: upper}\n"
+    )
+    gov = desired(tmp_path / "gov", config)
+    (gov / "policies").mkdir()
+    (gov / "policies" / "apps.yaml").write_text(POLICY)
+    below = gov / "guardrails"
+    env = {"INFRACOST_SERVICE_TOKEN": sandbox_org.token}
+    using = f"Using .. ({gov}): the nearest directory with a reconciler.yaml\n"
+
+    code, out, err = run("validate", cwd=below, env=env)
+    assert code == 0 and err == using, out + err
+    assert '"app-2" (line 6) has lower-case letters (house style: upper case)' in out  # its hygiene
+    assert out.endswith("Valid with 1 warning: 1 Guardrail, 1 TaggingPolicy in 2 files.\n")
+
+    code, out, err = run("plan", "--detailed-exitcode", cwd=below, env=env)  # its org and api
+    assert code == 2 and err.startswith(using), out + err
+    assert f"org {sandbox_org.org} @ {sandbox_org.base_url}" in out
+    assert "Plan: 2 to add, 0 to change, 0 to destroy." in out
+
+    code, out, err = run("apply", "--auto-approve", cwd=below, env=env)
+    assert code == 0 and "Apply complete: 2 applied" in out, out + err
+    code, out, err = run("snapshot", "-o", "live.json", cwd=below, env=env)
+    assert code == 0 and "Saved 2 live objects" in out, out + err
+    writes = sandbox_org.writes()
+    code, out, err = run("plan", "--detailed-exitcode", cwd=below, env=env)
+    assert code == 0 and out.endswith("No changes.\n"), out + err
+    assert sandbox_org.writes() == writes
+
+    code, out, err = run("validate", cwd=gov, env=env)  # in the directory itself: nothing said
+    assert code == 0 and "Using" not in err
+
+
+def test_the_search_stops_at_the_top_of_a_git_repository(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("org: someone-elses\n")
+    repository = tmp_path / "repo"
+    (repository / ".git").mkdir(parents=True)
+    (repository / "notes").mkdir()
+    code, out, err = run("validate", cwd=repository / "notes")
+    assert code == 1 and out == "", err
+    assert err == (
+        "Error: .: no reconciler.yaml and no resource files (*.yaml, *.yml): "
+        "is this the desired-state directory?\n"
+    )
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "apply", "pull", "snapshot"])
+def test_a_file_given_as_dir_names_the_directory_that_holds_it(
+    tmp_path: Path, command: str
+) -> None:
+    desired(tmp_path / "gov")
+    extra = ["-o", "live.json"] if command == "snapshot" else []
+    code, out, err = run(command, "gov/guardrails/budget.yaml", *extra, cwd=tmp_path)
+    assert code == 1 and out == "", err
+    if command == "apply":  # a YAML file where a saved plan or a directory may be given
+        assert err.startswith(
+            "Error: gov/guardrails/budget.yaml: a YAML file, not a saved plan; "
+            "to plan and apply its directory: reconciler apply gov; "
+        ), err
+    else:
+        assert err == (
+            "Error: gov/guardrails/budget.yaml: is a file, not a directory; the desired-state "
+            f"directory that holds it is gov: reconciler {command} gov\n"
+        )
+
+
+def test_snapshot_and_export_with_org_and_api_need_no_desired_state(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    sandbox_org.guardrail("Project budget", scope="PROJECT", totalThreshold=100)
+    unrelated = tmp_path / "ops"
+    unrelated.mkdir()
+    (unrelated / "docker-compose.yml").write_text("services: [\n")  # not even valid YAML
+    (unrelated / "reconciler.yaml").write_text("org: [\n")  # nor this: the flags decide
+    flags, env = against(sandbox_org)
+    code, out, err = run("snapshot", *flags, "-o", "live.json", cwd=unrelated, env=env)
+    assert (code, err) == (0, ""), out + err
+    assert out == f"Saved 1 live objects of org {sandbox_org.org} to live.json.\n"
+    code, out, err = run("export", *flags, "-o", "gov", cwd=unrelated, env=env)
+    assert (code, err) == (0, ""), out + err
+    code, out, err = run("plan", "gov", *flags, "--detailed-exitcode", cwd=unrelated, env=env)
+    assert code == 0 and out.endswith("No changes.\n"), out + err
