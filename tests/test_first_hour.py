@@ -152,3 +152,87 @@ def test_snapshot_and_export_with_org_and_api_need_no_desired_state(
     assert (code, err) == (0, ""), out + err
     code, out, err = run("plan", "gov", *flags, "--detailed-exitcode", cwd=unrelated, env=env)
     assert code == 0 and out.endswith("No changes.\n"), out + err
+
+
+# --- export into a new repository ---------------------------------------------------------------
+
+
+def test_export_into_a_fresh_repository_then_force_keeps_the_settings(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    budget = sandbox_org.guardrail("Project budget", scope="PROJECT", totalThreshold=100)
+    flags, env = against(sandbox_org)
+    gov = tmp_path / "gov"
+    (gov / ".git").mkdir(parents=True)  # git init: only dot-entries
+    (gov / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    code, out, err = run("export", *flags, "-o", "gov", cwd=tmp_path, env=env)
+    assert code == 0, out + err
+    assert out.startswith(f"Exported 0 TaggingPolicy, 1 Guardrail of org {sandbox_org.org} to gov/")
+    assert (gov / ".git" / "HEAD").read_text() == "ref: refs/heads/main\n"
+
+    settings = (
+        "# ours\n"
+        f"org: old-org  # renamed\napi: {sandbox_org.base_url}\n"
+        "prune: [Guardrail]\n"
+        "hygiene:\n  app_id: {case: upper}\n"
+    )
+    (gov / "reconciler.yaml").write_text(settings)
+    (gov / "README.md").write_text("Our governance\n")
+    sandbox_org.request(
+        "PATCH", "guardrails", budget["id"], json={"data": {"attributes": {"totalThreshold": 7}}}
+    )
+    code, out, err = run("export", *flags, "-o", "gov", cwd=tmp_path, env=env)
+    assert code == 1 and "pass --force" in err and "project-budget.yaml" not in out
+    code, out, err = run("export", *flags, "-o", "gov", "--force", cwd=tmp_path, env=env)
+    assert code == 0, out + err
+    assert out.splitlines()[1:4] == [
+        "Replaced 1 existing file(s): guardrails/project-budget.yaml",
+        f'reconciler.yaml: your settings kept; org "old-org" -> "{sandbox_org.org}"',
+        "Kept 1 file(s) the export does not write: README.md (documents there of objects not "
+        "in the org plan as creates)",
+    ]
+    assert (gov / "reconciler.yaml").read_text() == settings.replace("old-org", sandbox_org.org)
+    code, out, err = run("export", *flags, "-o", "gov", "--force", cwd=tmp_path, env=env)
+    assert code == 0 and "reconciler.yaml: your settings kept; org and api already agree" in out
+    assert "Replaced" not in out
+
+    writes = sandbox_org.writes()
+    code, out, err = run("plan", "--detailed-exitcode", cwd=gov, env=env)
+    assert code == 0 and out.endswith("No changes.\n"), out + err
+    assert sandbox_org.writes() == writes
+
+
+def test_export_force_refuses_a_settings_file_it_cannot_keep(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    flags, env = against(sandbox_org)
+    (tmp_path / "gov").mkdir()
+    (tmp_path / "gov" / "reconciler.yaml").write_text("org: [acme\n")
+    code, out, err = run("export", *flags, "-o", "gov", "--force", cwd=tmp_path, env=env)
+    assert code == 1 and out == "", err
+    assert err == (
+        "Error: gov/reconciler.yaml: not valid YAML at line 2: its settings cannot be kept; "
+        "fix or remove it\n"
+    )
+    assert [p.name for p in (tmp_path / "gov").iterdir()] == ["reconciler.yaml"]
+
+
+def test_merge_config_changes_only_org_and_api() -> None:
+    from reconciler.export import merge_config
+
+    kept = "# ours\nprune: true\nhygiene:\n  team: {case: lower}\n"
+    assert merge_config(kept, "acme", "sandbox") == (
+        "# ours\norg: acme\napi: sandbox\nprune: true\nhygiene:\n  team: {case: lower}\n",
+        ["org acme added", "api sandbox added"],
+    )
+    assert merge_config("", "acme", None) == ("org: acme\n", ["org acme added"])
+    assert merge_config("org: acme\napi: https://API.infracost.io/v1/\n", "acme", None) == (
+        "org: acme\napi: https://API.infracost.io/v1/\n",
+        [],
+    )
+    assert merge_config("org: acme\napi: sandbox", "acme", None) == (
+        "org: acme\napi: https://api.infracost.io/v1\n",
+        ['api "sandbox" -> "https://api.infracost.io/v1"'],
+    )
+    with pytest.raises(ValueError, match="not a mapping of settings"):
+        merge_config("- org: acme\n", "acme", None)
