@@ -206,6 +206,9 @@ def _at(values: Mapping[str, Any], path: list[str]) -> Any:
 def _shown(value: Any) -> str:
     if value is _ABSENT:
         return "absent"
+    if isinstance(value, str):  # cut inside the quotes
+        cut = value if len(value) <= SHOWN_CHARS else value[: SHOWN_CHARS - 3] + "..."
+        return json.dumps(cut, ensure_ascii=False)
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
 

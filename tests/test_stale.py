@@ -67,7 +67,7 @@ def test_long_values_and_many_members_are_cut() -> None:
     planned = {"message": "x" * 100, "tags": {"app": {"allowedValues": ["A"]}}}
     now = {"tags": {"app": {"allowedValues": [f"V{i}" for i in range(10)]}}}
     assert describe_changes(POLICY, planned, now) == [
-        f'message changed since the plan ("{"x" * 56}... -> absent)',
+        f'message changed since the plan ("{"x" * 57}..." -> absent)',
         "tags[app].allowedValues changed since the plan "
         '(+10 -1: +"V0", +"V1", +"V2", -"A" and 7 more)',
     ]
