@@ -135,6 +135,26 @@ def test_updates_and_deletes_applied_twice_are_already_applied(
     assert_converged(directory, sandbox_org)
 
 
+def test_an_upload_applied_twice_is_already_applied(
+    examples: Path, sandbox_org: SandboxOrg
+) -> None:
+    flags, env = against(sandbox_org)
+    assert run("apply", ".", *flags, "--auto-approve", cwd=examples, env=env)[0] == 0
+    csv = examples / "data" / "custom_properties.csv"
+    csv.write_text(csv.read_text().rstrip("\n").rsplit("\n", 1)[0] + "\n")  # one row fewer
+    code, out, err = run("plan", ".", *flags, "-o", "plan.json", cwd=examples, env=env)
+    assert "~ update CustomProperties" in out, out + err
+    assert run("apply", "plan.json", cwd=examples, env=env)[0] == 0
+    writes = sandbox_org.writes()
+    code, out, err = run("apply", "plan.json", cwd=examples, env=env)
+    assert code == 0 and out.startswith("Already applied:"), out + err
+    assert sandbox_org.writes() == writes
+    code, out, err = run("apply", "plan.json", "--sync-custom-properties", cwd=examples, env=env)
+    assert code == 0 and "uploaded CustomProperties" in out, out + err  # asked for: uploaded
+    assert sandbox_org.writes() == writes + 1
+    assert_converged(examples, sandbox_org)
+
+
 def test_a_plan_applied_only_in_part_is_stale(tmp_path: Path, sandbox_org: SandboxOrg) -> None:
     """Live already equal to some of the plan's writes, but not all: stale, nothing written."""
     directory = guardrails(tmp_path / "d", 2)
