@@ -26,6 +26,9 @@ from reconciler.normalize import (
 )
 from reconciler.sources import DataError, read_table
 
+# said of the changes of a stale plan whose writes are live (an earlier apply that failed half-way)
+APPLIED_ALREADY = ", with the values the plan would write"
+
 
 def stale_reasons(
     plan: Plan, live: Mapping[str, Sequence[LiveObject]], env: Mapping[str, str]
@@ -40,9 +43,10 @@ def stale_reasons(
                 o for o in live.get(kind.name, ()) if o.attributes.get("name") == change.ref.name
             ]
             if taken:
+                done = len(taken) == 1 and _holds(kind, change.send or {}, taken[0].attributes)
                 reasons.append(
                     f"{change.ref}: an object with this name was created since the plan "
-                    f"(id {taken[0].id})"
+                    f"(id {taken[0].id}){APPLIED_ALREADY if done else ''}"
                 )
         elif change.action in ("update", "delete") and change.ref.id:
             obj = by_id.get((kind.name, change.ref.id.lower()))
@@ -56,6 +60,8 @@ def stale_reasons(
                 if not described:  # a plan file without the values it saw
                     reasons.append(f"{change.ref}: changed since the plan")
                 reasons += [f"{change.ref}: {what}" for what in described]
+                if change.action == "update" and _holds(kind, change.send or {}, obj.attributes):
+                    reasons.append(f"{change.ref}: now has the values the plan would write")
         for name in change.unresolved:
             reasons.append(
                 f"{change.ref}: the plan could not resolve {name}; set it and plan again"

@@ -56,6 +56,10 @@ def examples(tmp_path: Path) -> Path:
     return tmp_path / "examples"
 
 
+def live_ids(org: SandboxOrg, kind: str) -> dict[str, str]:
+    return {o["attributes"]["name"]: o["id"] for o in org.request("GET", kind).json()["data"]}
+
+
 def live_names(org: SandboxOrg, kind: str) -> list[str]:
     return [o["attributes"]["name"] for o in org.request("GET", kind).json()["data"]]
 
@@ -127,6 +131,19 @@ def test_updates_and_deletes_applied_twice_are_already_applied(
     )
     code, out, err = run("plan", ".", *flags, "-o", "plan.json", cwd=directory, env=env)
     assert "Plan: 0 to add, 1 to change, 1 to destroy." in out, out + err
+    first = live_ids(sandbox_org, "guardrails")["Guardrail 0000"]
+    sandbox_org.request(  # the update made by hand, the delete not: only part of it is live
+        "PATCH", "guardrails", first, json={"data": {"attributes": {"totalThreshold": 5}}}
+    )
+    code, out, err = run("apply", "plan.json", cwd=directory, env=env)
+    assert code == 4, out + err
+    assert err.splitlines()[1:] == [
+        "  Guardrail/Guardrail 0000: totalThreshold changed since the plan (100 -> 5)",
+        "  Guardrail/Guardrail 0000: now has the values the plan would write",
+    ]
+    sandbox_org.request(
+        "PATCH", "guardrails", first, json={"data": {"attributes": {"totalThreshold": 100}}}
+    )
     assert run("apply", "plan.json", cwd=directory, env=env)[0] == 0
     writes = sandbox_org.writes()
     code, out, err = run("apply", "plan.json", cwd=directory, env=env)
@@ -165,6 +182,11 @@ def test_a_plan_applied_only_in_part_is_stale(tmp_path: Path, sandbox_org: Sandb
     writes = sandbox_org.writes()
     code, out, err = run("apply", "plan.json", cwd=directory, env=env)
     assert code == 4, out + err
+    assert (
+        "Guardrail/Guardrail 0000: an object with this name was created since the plan (id " in err
+    )
+    assert "), with the values the plan would write\n" in err  # Guardrail 0000's line
+    assert err.count("with the values the plan would write") == 1
     assert "Guardrail/Guardrail 0001: an object with this name was created" in err
     assert sandbox_org.writes() == writes
 
