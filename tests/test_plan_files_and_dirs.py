@@ -178,6 +178,7 @@ def test_export_into_a_fresh_repository_then_force_keeps_the_settings(
     )
     (gov / "reconciler.yaml").write_text(settings)
     (gov / "README.md").write_text("Our governance\n")
+    (gov / "guardrails" / "retired.yaml").write_text(GUARDRAIL.replace("Project", "Old"))
     sandbox_org.request(
         "PATCH", "guardrails", budget["id"], json={"data": {"attributes": {"totalThreshold": 7}}}
     )
@@ -188,14 +189,15 @@ def test_export_into_a_fresh_repository_then_force_keeps_the_settings(
     assert out.splitlines()[1:4] == [
         "Replaced 1 existing file(s): guardrails/project-budget.yaml",
         f'reconciler.yaml: your settings kept; org "old-org" -> "{sandbox_org.org}"',
-        "Kept 1 file(s) the export does not write: README.md (documents there of objects not "
-        "in the org plan as creates)",
+        "Kept 2 file(s) the export does not write: README.md, guardrails/retired.yaml (a "
+        "document there whose object is not in the org plans as a create)",
     ]
     assert (gov / "reconciler.yaml").read_text() == settings.replace("old-org", sandbox_org.org)
     code, out, err = run("export", *flags, "-o", "gov", "--force", cwd=tmp_path, env=env)
     assert code == 0 and "reconciler.yaml: your settings kept; org and api already agree" in out
     assert "Replaced" not in out
 
+    (gov / "guardrails" / "retired.yaml").unlink()  # as the hint says
     writes = sandbox_org.writes()
     code, out, err = run("plan", "--detailed-exitcode", cwd=gov, env=env)
     assert code == 0 and out.endswith("No changes.\n"), out + err

@@ -87,16 +87,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def execute(params: ApplyParams, ctx: Context) -> int:
-    from reconciler.errors import UsageError
+    from reconciler.errors import InputError, UsageError
+    from reconciler.planfile import FROM_PLAN_O
     from reconciler.workdir import desired_dir
 
     if params.parallelism < 1:
         raise UsageError("--parallelism must be 1 or more")
     given = params.target_path
     if given is not None and not (ctx.cwd / given).exists():
-        from reconciler.errors import InputError
-        from reconciler.planfile import FROM_PLAN_O
-
         raise InputError(f"{given}: no such file or directory; {FROM_PLAN_O}")
     if given is not None and (ctx.cwd / given).is_file():
         flag = params.flags.first_given()

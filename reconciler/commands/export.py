@@ -98,9 +98,11 @@ def execute(params: ExportParams, ctx: Context) -> int:
         what = "; ".join(config[1]) or "org and api already agree with the export"
         print(f"{CONFIG_NAME}: your settings kept; {what}", file=ctx.stdout)
     if kept:
+        documents = any(k.endswith((".yaml", ".yml")) for k in kept)
+        hint = " (a document there whose object is not in the org plans as a create)"
         print(
-            f"Kept {len(kept)} file(s) the export does not write: {_listed(kept)} (documents "
-            "there of objects not in the org plan as creates)",
+            f"Kept {len(kept)} file(s) the export does not write: {_listed(kept)}"
+            f"{hint if documents else ''}",
             file=ctx.stdout,
         )
     for warning in result.warnings:
