@@ -33,7 +33,7 @@ from reconciler.kinds.base import (
 from reconciler.model import LiveObject
 from reconciler.render.escape import clean, quote
 from reconciler.schemas import load_schema
-from reconciler.settings import CONFIG_NAME
+from reconciler.settings import CONFIG_NAME, DEFAULT_API
 
 INLINE_LIMIT = 50
 # File names an object's slug must not take: ``<folder>/reconciler.yaml`` reads as the config of
@@ -173,3 +173,51 @@ def build(
     # warnings quote live names and keys (some written by kind modules): one visible line each
     export.warnings = [clean(w) for w in export.warnings]
     return export
+
+
+def merge_config(existing: str, org: str, api: str | None) -> tuple[str, list[str]]:
+    """The user's reconciler.yaml with the export's org and API, every other setting, comment
+    and line kept (``hygiene:``, ``sources:``, ``prune:``...). Returns the text and what was
+    replaced or added (``org "old" -> "acme"``). ``api`` None: the default API. ValueError
+    when the file is not one YAML mapping (nothing can be merged into it)."""
+    try:
+        root = yaml.compose(existing, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ValueError(f"not valid YAML{where}") from None
+    if root is None:  # empty, or only comments
+        root = yaml.MappingNode("tag:yaml.org,2002:map", [])
+    if not isinstance(root, yaml.MappingNode):
+        raise ValueError("not a mapping of settings")
+    wanted = {"org": org, "api": api if api is not None else DEFAULT_API}
+    present = {
+        k.value: v for k, v in root.value if isinstance(k, yaml.ScalarNode) and k.value in wanted
+    }
+    splices: list[tuple[int, int, str]] = []
+    added = ""  # settings the file lacks: before its first one
+    notes: list[str] = []
+    for key, value in wanted.items():
+        node = present.get(key)
+        if node is None:
+            if key == "api" and api is None:
+                continue  # the default API, left out as export leaves it out
+            added += f"{key}: {value}\n"
+            notes.append(f"{key} {value} added")
+            continue
+        old = node.value if isinstance(node, yaml.ScalarNode) else None
+        same = old == value if key == "org" else _same_api(old, value)
+        if not same:
+            splices.append((node.start_mark.index, node.end_mark.index, value))
+            notes.append(f"{key} {quote(str(old))} -> {quote(value)}")
+    if added:
+        at = existing.rfind("\n", 0, root.start_mark.index) + 1 if root.value else len(existing)
+        splices.append((at, at, added))
+    text = existing if existing.endswith("\n") or not existing else existing + "\n"
+    for start, end, new in sorted(splices, reverse=True):  # from the end: indexes stay true
+        text = text[:start] + new + text[end:]
+    return text, notes
+
+
+def _same_api(old: str | None, new: str) -> bool:
+    return old is not None and old.rstrip("/").lower() == new.rstrip("/").lower()

@@ -42,20 +42,30 @@ def read_json(path: Path, what: str) -> Any:
         ) from None
 
 
+def visible_entries(directory: Path) -> list[Path]:
+    """A directory's entries other than dot-entries (``.git``, ``.github``, ``.reconciler``)."""
+    return sorted(p for p in directory.iterdir() if not p.name.startswith("."))
+
+
 def check_writable(target: Path, *, force: bool) -> None:
+    """A directory to write a tree into: missing, empty, holding only dot-entries (a fresh git
+    repository), or anything with ``force``."""
     if target.exists() and not target.is_dir():
         raise InputError(f"{target}: exists and is not a directory")
-    if target.is_dir() and any(target.iterdir()) and not force:
-        raise InputError(f"{target}: exists and is not empty; pass --force to replace its files")
+    if target.is_dir() and visible_entries(target) and not force:
+        raise InputError(
+            f"{target}: exists and is not empty (only dot-entries such as .git may be there); "
+            "pass --force to replace its files"
+        )
 
 
 def write_tree(target: Path, files: Mapping[str, str], *, force: bool) -> None:
     """Write ``files`` (relative path -> text) under ``target``.
 
     Everything is written to a temporary directory beside the target first; only a complete
-    tree is moved into place, so a failed export leaves no half-written directory. With
-    ``force``, files of an existing directory that the export also writes are replaced; other
-    files there are kept.
+    tree is moved into place, so a failed export leaves no half-written directory. Into an
+    existing directory (one with only dot-entries, or any with ``force``) the files are moved
+    one by one: those the export also writes are replaced, other files there are kept.
     """
     check_writable(target, force=force)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -70,7 +80,7 @@ def write_tree(target: Path, files: Mapping[str, str], *, force: bool) -> None:
                 target.rmdir()
             os.replace(staging, target)
             return
-        for relative in files:  # --force into an existing directory: file by file
+        for relative in files:
             destination = target / relative
             destination.parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / relative, destination)

@@ -17,7 +17,7 @@ from typing import Any
 
 from reconciler import __version__, kinds
 from reconciler.errors import InputError
-from reconciler.files import read_json, write_atomic
+from reconciler.files import write_atomic
 from reconciler.model import (
     Change,
     CustomPropertiesChange,
@@ -197,35 +197,87 @@ def save(plan: Plan, path: Path, *, desired_digest: str) -> None:
     write_atomic(path, json_dumps(body, indent=2) + "\n")
 
 
-def load(path: Path) -> tuple[Plan, dict[str, Any]]:
+FROM_PLAN_O = "a saved plan is the file reconciler plan DIR -o FILE writes"
+
+
+def load(path: Path, shown: str | None = None) -> tuple[Plan, dict[str, Any]]:
     """A saved plan and its envelope; refuses other versions, files without a checksum or with
-    one that does not match, and changes that apply could not perform as written."""
-    body = read_json(path, "reconciler plan")
-    if not isinstance(body, dict) or "formatVersion" not in body:
-        raise InputError(f"{path}: not a reconciler plan file (no formatVersion)")
+    one that does not match, and changes that apply could not perform as written. A file that
+    is something else (YAML, the output of ``plan --format json``, a snapshot) is named as such.
+    ``shown`` names the file in errors (default: its path)."""
+    name = shown if shown is not None else str(path)
+    body = _read(path, name)
+    if not isinstance(body, dict):
+        raise InputError(f"{name}: not a saved plan (JSON, but not an object); {FROM_PLAN_O}")
+    if body.get("format") == "reconciler-snapshot":
+        raise InputError(
+            f"{name}: a live snapshot (from reconciler snapshot), not a saved plan: plan against "
+            f"it with reconciler plan DIR --live {name}; {FROM_PLAN_O}"
+        )
+    if "changes" in body and "summary" in body and "plan" not in body:
+        raise InputError(
+            f"{name}: the plan document that plan --format json prints, not a saved plan (it has "
+            f"no checksum and no digest of the files, so apply cannot check it); {FROM_PLAN_O}"
+        )
+    if "formatVersion" not in body:
+        raise InputError(f"{name}: not a saved plan (no formatVersion); {FROM_PLAN_O}")
     version = body["formatVersion"]
     # an int, and this one: in Python true == 1 and 1.0 == 1
     if type(version) is not int or version != FORMAT_VERSION:
-        shown = json.dumps(version, ensure_ascii=True)
-        shown = shown if len(shown) <= 40 else shown[:40] + "..."
+        shown_version = json.dumps(version, ensure_ascii=True)
+        if len(shown_version) > 40:
+            shown_version = shown_version[:40] + "..."
         raise InputError(
-            f"{path}: plan format version {shown} is not supported by "
+            f"{name}: plan format version {shown_version} is not supported by "
             f"reconciler {__version__} (it reads version {FORMAT_VERSION}); plan again"
         )
     if "checksum" not in body:
-        raise InputError(f"{path}: the plan file has no checksum: the file was edited or damaged")
+        raise InputError(
+            f"{name}: the plan file has no checksum: the file was edited or damaged; plan again"
+        )
     claimed = body.pop("checksum")
     if not isinstance(claimed, str) or claimed != _checksum(body):
-        raise InputError(f"{path}: the checksum does not match: the file was edited or is damaged")
+        raise InputError(
+            f"{name}: the checksum does not match: the file was edited or is damaged; plan again"
+        )
     try:
         plan = plan_from_dict(body["plan"])
         for i, change in enumerate(body["plan"]["changes"]):
             _check_change(change, plan.changes[i])
     except _Malformed as exc:
-        raise InputError(f"{path}: malformed plan: {exc}") from None
+        raise InputError(f"{name}: malformed plan: {exc}") from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise InputError(f"{path}: malformed plan ({type(exc).__name__}: {exc})") from None
+        raise InputError(f"{name}: malformed plan ({type(exc).__name__}: {exc})") from None
     return plan, body
+
+
+def _read(path: Path, name: str) -> Any:
+    """The file's JSON; what it is instead when it is not JSON (YAML, text), never the parser's
+    message alone."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{name}: no such file; {FROM_PLAN_O}") from None
+    except IsADirectoryError:
+        raise InputError(f"{name}: a directory, not a saved plan; {FROM_PLAN_O}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: not a saved plan (not UTF-8 text); {FROM_PLAN_O}") from None
+    except OSError as exc:
+        raise InputError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise InputError(f"{name}: malformed plan (nested too deep)") from None
+    except json.JSONDecodeError as exc:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            what = "a YAML file, not a saved plan"
+        elif text.lstrip().startswith("{"):
+            what = f"not a saved plan: damaged JSON (line {exc.lineno}, column {exc.colno})"
+        else:
+            what = "not a saved plan (not JSON)"
+        raise InputError(f"{name}: {what}; {FROM_PLAN_O}") from None
+    except ValueError as exc:  # the digit limit of int()
+        raise InputError(f"{name}: malformed plan ({exc})") from None
 
 
 class _Malformed(Exception):

@@ -56,6 +56,10 @@ def examples(tmp_path: Path) -> Path:
     return tmp_path / "examples"
 
 
+def live_ids(org: SandboxOrg, kind: str) -> dict[str, str]:
+    return {o["attributes"]["name"]: o["id"] for o in org.request("GET", kind).json()["data"]}
+
+
 def live_names(org: SandboxOrg, kind: str) -> list[str]:
     return [o["attributes"]["name"] for o in org.request("GET", kind).json()["data"]]
 
@@ -80,7 +84,7 @@ def test_apply_without_a_terminal_or_approval_refuses(
     assert sandbox_org.writes() == 0
 
 
-def test_a_saved_plan_applied_twice_is_refused_the_second_time(
+def test_a_saved_plan_applied_twice_is_already_applied_the_second_time(
     examples: Path, sandbox_org: SandboxOrg
 ) -> None:
     flags, env = against(sandbox_org)
@@ -88,15 +92,103 @@ def test_a_saved_plan_applied_twice_is_refused_the_second_time(
     code, out, err = run("apply", "plan.json", cwd=examples, env=env)
     assert code == 0, out + err
     writes = sandbox_org.writes()
+    for fmt in ("text", "json"):  # a CI job run again
+        code, out, err = run("apply", "plan.json", "--format", fmt, cwd=examples, env=env)
+        assert code == 0, out + err
+        assert sandbox_org.writes() == writes
+    assert json.loads(out) == {
+        "event": "summary",
+        "applied": 0,
+        "failed": 0,
+        "skipped": 0,
+        "interrupted": False,
+        "changes": False,
+    }
     code, out, err = run("apply", "plan.json", cwd=examples, env=env)
-    assert code == 4, out + err
-    assert "stale" in err and "created since the plan" in err
-    assert sandbox_org.writes() == writes
+    assert (code, out, err) == (
+        0,
+        "Already applied: the live state already is what plan.json would write; "
+        "nothing was written.\n",
+        "",
+    )
     assert sorted(live_names(sandbox_org, "guardrails")) == [
         "Production cost increase",
         "Project budget",
     ]
     assert_converged(examples, sandbox_org)
+
+
+def test_updates_and_deletes_applied_twice_are_already_applied(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    directory = guardrails(tmp_path / "d", 3)
+    flags, env = against(sandbox_org)
+    assert run("apply", ".", *flags, "--auto-approve", cwd=directory, env=env)[0] == 0
+    (directory / "guardrails.yaml").write_text(
+        "kind: Guardrail\nname: Guardrail 0000\nscope: PROJECT\ntotalThreshold: 5\n---\n"
+        "kind: Guardrail\nname: Guardrail 0001\nscope: PROJECT\ntotalThreshold: 101\n---\n"
+        "kind: Guardrail\nname: Guardrail 0002\nabsent: true\n"
+    )
+    code, out, err = run("plan", ".", *flags, "-o", "plan.json", cwd=directory, env=env)
+    assert "Plan: 0 to add, 1 to change, 1 to destroy." in out, out + err
+    first = live_ids(sandbox_org, "guardrails")["Guardrail 0000"]
+    sandbox_org.request(  # the update made by hand, the delete not: only part of it is live
+        "PATCH", "guardrails", first, json={"data": {"attributes": {"totalThreshold": 5}}}
+    )
+    code, out, err = run("apply", "plan.json", cwd=directory, env=env)
+    assert code == 4, out + err
+    assert err.splitlines()[1:] == [
+        "  Guardrail/Guardrail 0000: totalThreshold changed since the plan (100 -> 5)",
+        "  Guardrail/Guardrail 0000: now has the values the plan would write",
+    ]
+    sandbox_org.request(
+        "PATCH", "guardrails", first, json={"data": {"attributes": {"totalThreshold": 100}}}
+    )
+    assert run("apply", "plan.json", cwd=directory, env=env)[0] == 0
+    writes = sandbox_org.writes()
+    code, out, err = run("apply", "plan.json", cwd=directory, env=env)
+    assert code == 0 and out.startswith("Already applied:"), out + err
+    assert sandbox_org.writes() == writes
+    assert_converged(directory, sandbox_org)
+
+
+def test_an_upload_applied_twice_is_already_applied(
+    examples: Path, sandbox_org: SandboxOrg
+) -> None:
+    flags, env = against(sandbox_org)
+    assert run("apply", ".", *flags, "--auto-approve", cwd=examples, env=env)[0] == 0
+    csv = examples / "data" / "custom_properties.csv"
+    csv.write_text(csv.read_text().rstrip("\n").rsplit("\n", 1)[0] + "\n")  # one row fewer
+    code, out, err = run("plan", ".", *flags, "-o", "plan.json", cwd=examples, env=env)
+    assert "~ update CustomProperties" in out, out + err
+    assert run("apply", "plan.json", cwd=examples, env=env)[0] == 0
+    writes = sandbox_org.writes()
+    code, out, err = run("apply", "plan.json", cwd=examples, env=env)
+    assert code == 0 and out.startswith("Already applied:"), out + err
+    assert sandbox_org.writes() == writes
+    code, out, err = run("apply", "plan.json", "--sync-custom-properties", cwd=examples, env=env)
+    assert code == 0 and "uploaded CustomProperties" in out, out + err  # asked for: uploaded
+    assert sandbox_org.writes() == writes + 1
+    assert_converged(examples, sandbox_org)
+
+
+def test_a_plan_applied_only_in_part_is_stale(tmp_path: Path, sandbox_org: SandboxOrg) -> None:
+    """Live already equal to some of the plan's writes, but not all: stale, nothing written."""
+    directory = guardrails(tmp_path / "d", 2)
+    flags, env = against(sandbox_org)
+    assert run("plan", ".", *flags, "-o", "plan.json", cwd=directory, env=env)[0] == 0
+    sandbox_org.guardrail("Guardrail 0000", scope="PROJECT", totalThreshold=100)  # as planned
+    sandbox_org.guardrail("Guardrail 0001", scope="PROJECT", totalThreshold=7)  # not as planned
+    writes = sandbox_org.writes()
+    code, out, err = run("apply", "plan.json", cwd=directory, env=env)
+    assert code == 4, out + err
+    assert (
+        "Guardrail/Guardrail 0000: an object with this name was created since the plan (id " in err
+    )
+    assert "), with the values the plan would write\n" in err  # Guardrail 0000's line
+    assert err.count("with the values the plan would write") == 1
+    assert "Guardrail/Guardrail 0001: an object with this name was created" in err
+    assert sandbox_org.writes() == writes
 
 
 @pytest.mark.parametrize("move", ["changed", "deleted", "created"])
@@ -130,7 +222,7 @@ def test_stale_plans_write_nothing(tmp_path: Path, sandbox_org: SandboxOrg, move
     code, _, err = run("apply", "plan.json", cwd=directory, env=env)
     assert code == 4, err
     assert {
-        "changed": "changed since the plan (message)",
+        "changed": 'Guardrail/Guardrail 0000: message changed since the plan ("" -> "edited in',
         "deleted": "deleted since the plan",
         "created": "created since the plan",
     }[move] in err
@@ -415,6 +507,10 @@ def test_a_secret_changed_since_the_plan_makes_it_stale(
     assert sandbox_org.writes() == 0
     code, out, err = run("apply", "plan.json", cwd=directory, env=planned)
     assert code == 0, out + err
+    writes = sandbox_org.writes()
+    code, out, err = run("apply", "plan.json", cwd=directory, env=later)  # the webhook as planned
+    assert code == 0 and out.startswith("Already applied:"), out + err
+    assert sandbox_org.writes() == writes
     assert_converged(directory, sandbox_org)
 
 

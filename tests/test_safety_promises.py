@@ -102,7 +102,7 @@ def test_a_saved_plan_never_deletes_an_object_edited_since_the_plan(
     writes = sandbox_org.writes()
     code, out, err = run("apply", "plan.json", cwd=directory, env=env)
     assert code == 4, out + err
-    assert "Guardrail/Doomed: changed since the plan (message)" in err
+    assert 'Guardrail/Doomed: message changed since the plan ("" -> "keep me")' in err
     assert sandbox_org.writes() == writes
     assert live(sandbox_org, "guardrails")["Doomed"]["attributes"]["message"] == "keep me"
 

@@ -10,6 +10,12 @@ from typing import Literal
 PlanFormat = Literal["text", "json", "markdown"]
 
 
+DIR_HELP = (
+    "desired-state directory (default: the nearest one with a reconciler.yaml, at or above "
+    "the current directory)"
+)
+
+
 @dataclass(frozen=True)
 class PlanFlags:
     """What the plan covers and may delete: the flags plan and apply DIR share."""

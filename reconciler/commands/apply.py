@@ -33,9 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "target_path",
         nargs="?",
-        default=".",
         metavar="DIR|FILE",
-        help="a desired-state directory (default: .) or a plan file from plan -o",
+        help="a plan file from plan -o, or a desired-state directory (default: the nearest one "
+        "with a reconciler.yaml, at or above the current directory)",
     )
     parser.add_argument(
         "--auto-approve", action="store_true", help="do not ask for confirmation (DIR only)"
@@ -63,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @dataclass(frozen=True)
 class ApplyParams:
-    target_path: str  # DIR or FILE, as given: errors quote it
+    target_path: str | None  # DIR or FILE, as given (None: not given): errors quote it
     auto_approve: bool
     parallelism: int
     flags: PlanFlags  # DIR only
@@ -87,31 +87,35 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def execute(params: ApplyParams, ctx: Context) -> int:
-    from reconciler.errors import UsageError
+    from reconciler.errors import InputError, UsageError
+    from reconciler.planfile import FROM_PLAN_O
+    from reconciler.workdir import desired_dir
 
     if params.parallelism < 1:
         raise UsageError("--parallelism must be 1 or more")
-    path = ctx.cwd / params.target_path
-    if path.is_file():
+    given = params.target_path
+    if given is not None and not (ctx.cwd / given).exists():
+        raise InputError(f"{given}: no such file or directory; {FROM_PLAN_O}")
+    if given is not None and (ctx.cwd / given).is_file():
         flag = params.flags.first_given()
         if flag is not None:
             raise UsageError(
                 f"{flag} applies to a directory, not to a saved plan: a saved plan is "
                 "applied as it was made (pass it to plan -o instead)"
             )
-        return _apply_file(path, params, ctx)
-    return _apply_dir(params, ctx)
+        return _apply_file(given, params, ctx)
+    return _apply_dir(desired_dir(given, "apply", ctx), params, ctx)
 
 
 # --- the two ways in -----------------------------------------------------------------------
 
 
-def _apply_dir(params: ApplyParams, ctx: Context) -> int:
+def _apply_dir(directory: str, params: ApplyParams, ctx: Context) -> int:
     from reconciler.commands import _common
     from reconciler.errors import UsageError
     from reconciler.live import connect, fetch_live, require_org
 
-    prepared = _common.prepare_or_fail(params.target_path, ctx)
+    prepared = _common.prepare_or_fail(directory, ctx)
     settings = prepared.settings
     assert settings is not None
     require_org(settings)
@@ -145,34 +149,56 @@ def _apply_dir(params: ApplyParams, ctx: Context) -> int:
         )
 
 
-def _apply_file(path: Path, params: ApplyParams, ctx: Context) -> int:
-    from reconciler import planfile
+def _apply_file(given: str, params: ApplyParams, ctx: Context) -> int:
+    from reconciler import planfile, workdir
     from reconciler.errors import InputError, StalePlanError
     from reconciler.live import connect_recorded, fetch_live
-    from reconciler.stale import stale_reasons, table_as_planned
+    from reconciler.stale import already_applied, stale_reasons, table_as_planned
 
-    plan, _ = planfile.load(path)
+    path = ctx.cwd / given
+    if path.suffix.lower() in (".yaml", ".yml"):  # a desired-state file: its directory was meant
+        holder = workdir.relative(workdir.nearest(path.parent) or path.parent, ctx.cwd)
+        raise InputError(
+            f"{given}: a YAML file, not a saved plan; to plan and apply its directory: "
+            f"reconciler apply {holder}; {planfile.FROM_PLAN_O}"
+        )
+    plan, _ = planfile.load(path, given)
     if plan.errors:
-        raise InputError(f"{path}: the plan was refused when it was made: {plan.errors[0]}")
+        raise InputError(f"{given}: the plan was refused when it was made: {plan.errors[0]}")
     if plan.api.startswith("snapshot:"):
         raise InputError(
-            f"{path}: planned against a snapshot ({plan.api[9:]}); plan against the API to apply"
+            f"{given}: planned against a snapshot ({plan.api[9:]}); plan against the API to apply"
         )
     _check_target(plan, ctx)
     directory = ctx.cwd / plan.dir
     upload = _wants_upload(plan, params)
-    table = table_as_planned(plan, directory, path) if upload else None
+    table = table_as_planned(plan, directory, Path(given)) if upload else None
     with connect_recorded(plan.org, plan.api, ctx.env) as conn:
         live = fetch_live(conn.client)
+        if already_applied(plan, live, uploaded=_uploaded(plan, directory, params, upload)):
+            _print_already_applied(given, params, ctx)
+            return 0
         reasons = stale_reasons(plan, live, ctx.env)
         if reasons:
             listed = "\n  ".join(reasons)
-            raise StalePlanError(f"{path} is stale; nothing was written. Plan again.\n  {listed}")
+            raise StalePlanError(f"{given} is stale; nothing was written. Plan again.\n  {listed}")
         if not _has_writes(plan) and not upload:
             _print_nothing(params, ctx)
             return 0
         known = {kind: {o.id for o in objects} for kind, objects in live.items()}
         return _write(plan, conn.client, directory, table, known, params, ctx)
+
+
+def _uploaded(plan: Plan, directory: Path, params: ApplyParams, upload: bool) -> bool | None:
+    """Whether the table a saved plan uploads was uploaded since (None: it uploads none).
+    ``--sync-custom-properties`` asks for an upload whatever was done before."""
+    from reconciler import kinds
+
+    if not upload or plan.custom_properties is None:
+        return None
+    if params.sync_custom_properties:
+        return False
+    return kinds.TABLE.uploaded_digest(directory) == plan.custom_properties.digest
 
 
 def _check_target(plan: Plan, ctx: Context) -> None:
@@ -302,6 +328,12 @@ def _print_refused(plan: Plan, ctx: Context) -> None:
     print("Error: the plan was refused; nothing was written:", file=ctx.stderr)
     for error in plan.errors:
         print(f"  x {error}", file=ctx.stderr)
+
+
+def _print_already_applied(given: str, params: ApplyParams, ctx: Context) -> None:
+    from reconciler.render import events
+
+    print(events.already_applied(given, params.format), file=ctx.stdout)
 
 
 def _print_nothing(params: ApplyParams, ctx: Context) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from reconciler.context import Context
 
@@ -55,7 +58,7 @@ def execute(params: ExportParams, ctx: Context) -> int:
     from reconciler import kinds as registry
     from reconciler.errors import UsageError
     from reconciler.live import connect, fetch_live, require_org
-    from reconciler.settings import SANDBOX, resolve
+    from reconciler.settings import CONFIG_NAME, SANDBOX, resolve
 
     kinds = list(params.kinds)
     every = ", ".join(registry.OBJECT_KINDS)
@@ -68,21 +71,40 @@ def execute(params: ExportParams, ctx: Context) -> int:
     )
     org = require_org(settings)
     target = ctx.cwd / (params.out or org)
+    shown = ctx.display_path(target)
     files.check_writable(target, force=params.force)
-    with connect(settings, ctx.env) as conn:
-        live = fetch_live(conn.client)
     api = (
         SANDBOX
         if settings.is_sandbox
         else (None if settings.origin["api"] == "default" else settings.api)
     )
+    config = _merged_config(target, shown, org, api) if params.force else None
+    with connect(settings, ctx.env) as conn:
+        live = fetch_live(conn.client)
     result = export.build(org, api, live, kinds)
+    if config is not None:
+        result.files[CONFIG_NAME] = config[0]
+    replaced, kept = _existing(target, result.files)
+    if config is not None:  # said below, setting by setting
+        replaced = [r for r in replaced if r != CONFIG_NAME]
     files.write_tree(target, result.files, force=params.force)
-    shown = ctx.display_path(target)
     counted = ", ".join(f"{n} {k}" for k, n in result.counts.items())
     print(
         f"Exported {counted} of org {org} to {shown}/ ({len(result.files)} files).", file=ctx.stdout
     )
+    if replaced:
+        print(f"Replaced {len(replaced)} existing file(s): {_listed(replaced)}", file=ctx.stdout)
+    if config is not None:
+        what = "; ".join(config[1]) or "org and api already agree with the export"
+        print(f"{CONFIG_NAME}: your settings kept; {what}", file=ctx.stdout)
+    if kept:
+        documents = any(k.endswith((".yaml", ".yml")) for k in kept)
+        hint = " (a document there whose object is not in the org plans as a create)"
+        print(
+            f"Kept {len(kept)} file(s) the export does not write: {_listed(kept)}"
+            f"{hint if documents else ''}",
+            file=ctx.stdout,
+        )
     for warning in result.warnings:
         print(f"warning: {warning}", file=ctx.stdout)
     if result.secrets:
@@ -105,3 +127,51 @@ def execute(params: ExportParams, ctx: Context) -> int:
         file=ctx.stdout,
     )
     return 0
+
+
+def _merged_config(
+    target: Path, shown: str, org: str, api: str | None
+) -> tuple[str, list[str]] | None:
+    """``--force`` over a directory with a reconciler.yaml: that file with the export's org and
+    API, and what was replaced; checked before anything is fetched or written."""
+    from reconciler import export
+    from reconciler.errors import InputError
+    from reconciler.settings import CONFIG_NAME
+
+    path = target / CONFIG_NAME
+    if not path.is_file():
+        return None
+    try:
+        return export.merge_config(path.read_text(encoding="utf-8"), org, api)
+    except (ValueError, OSError) as exc:  # UnicodeDecodeError is a ValueError
+        raise InputError(
+            f"{shown}/{CONFIG_NAME}: {exc}: its settings cannot be kept; fix or remove it"
+        ) from None
+
+
+def _existing(target: Path, written: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """(files the export replaces with other content, files there it does not write), both
+    relative to ``target``; dot-entries (.git, .reconciler) are not looked at."""
+    if not target.is_dir():
+        return [], []
+    replaced = []
+    for relative, text in written.items():
+        path = target / relative
+        try:
+            if path.is_file() and path.read_text(encoding="utf-8") != text:
+                replaced.append(relative)
+        except (OSError, UnicodeDecodeError):
+            replaced.append(relative)
+    kept = []
+    for dirpath, dirnames, filenames in os.walk(target):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            relative = (Path(dirpath) / name).relative_to(target).as_posix()
+            if not name.startswith(".") and relative not in written:
+                kept.append(relative)
+    return sorted(replaced), kept
+
+
+def _listed(names: list[str], shown: int = 5) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass
 
-from reconciler.commands._flags import PlanFlags, PlanFormat, add_target_arguments
+from reconciler.commands._flags import DIR_HELP, PlanFlags, PlanFormat, add_target_arguments
 from reconciler.context import Context
 
 HELP = "show what apply would change: reads the live state, writes nothing"
@@ -13,7 +13,7 @@ HELP = "show what apply would change: reads the live state, writes nothing"
 
 @dataclass(frozen=True)
 class PlanParams:
-    dir: str  # as given: errors quote it
+    dir: str | None  # as given (None: not given): errors quote it
     out: str | None
     format: PlanFormat
     detailed_exitcode: bool
@@ -35,9 +35,7 @@ class PlanParams:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "dir", nargs="?", default=".", metavar="DIR", help="desired-state directory (default: .)"
-    )
+    parser.add_argument("dir", nargs="?", metavar="DIR", help=DIR_HELP)
     parser.add_argument("-o", "--out", metavar="FILE", help="save the plan for apply FILE")
     parser.add_argument(
         "--format",
@@ -74,8 +72,9 @@ def execute(params: PlanParams, ctx: Context) -> int:
     from reconciler.commands import _common
     from reconciler.live import connect, fetch_live, require_org
     from reconciler.planfile import desired_digest
+    from reconciler.workdir import desired_dir
 
-    prepared = _common.prepare_or_fail(params.dir, ctx)
+    prepared = _common.prepare_or_fail(desired_dir(params.dir, "plan", ctx), ctx)
     settings = prepared.settings
     assert settings is not None
     _common.diff_options(params.flags, settings, ctx)  # flag errors before any network

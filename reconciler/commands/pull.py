@@ -7,15 +7,14 @@ import argparse
 from dataclasses import dataclass
 from typing import Literal
 
+from reconciler.commands._flags import DIR_HELP
 from reconciler.context import Context
 
 HELP = "fetch the pull: tables of reconciler.yaml's sources into CSV files (all or none)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "dir", nargs="?", default=".", metavar="DIR", help="desired-state directory (default: .)"
-    )
+    parser.add_argument("dir", nargs="?", metavar="DIR", help=DIR_HELP)
     parser.add_argument(
         "--detailed-exitcode",
         action="store_true",
@@ -37,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @dataclass(frozen=True)
 class PullParams:
-    dir: str  # as given: messages quote it
+    dir: str | None  # as given (None: not given): messages quote it
     detailed_exitcode: bool
     allow_shrink: bool
     dry_run: bool
@@ -64,18 +63,19 @@ def execute(params: PullParams, ctx: Context) -> int:
     from reconciler.errors import EXIT_CHANGES, EXIT_OK, EXIT_USER, InputError
     from reconciler.render import problems as render_problems
     from reconciler.render import pull as render
+    from reconciler.workdir import desired_dir
 
-    directory = ctx.cwd / params.dir
+    given = desired_dir(params.dir, "pull", ctx)
+    directory = ctx.cwd / given
     if not directory.is_dir():
-        what = "is a file, not a directory" if directory.exists() else "no such directory"
-        raise InputError(f"{params.dir}: {what}")
+        raise InputError(f"{given}: no such directory")
     config = load_config(directory)  # only reconciler.yaml: the policies may await this pull
     if config.problems:
         for problem in config.problems:
             print(render_problems.line(problem, ctx.display_path), file=ctx.stderr)
-        raise InputError(f"{params.dir}: reconciler.yaml is invalid (see above)")
+        raise InputError(f"{given}: reconciler.yaml is invalid (see above)")
     if config.path is None:
-        raise InputError(f"{params.dir}: no reconciler.yaml: nothing to pull")
+        raise InputError(f"{given}: no reconciler.yaml: nothing to pull")
 
     def progress(p: pull.Pull, pages: int, records: int, total: int | None) -> None:
         if pages == 1 and (total is None or records >= total):

@@ -39,6 +39,6 @@ def execute(params: ShowParams, ctx: Context) -> int:
     from reconciler import planfile
     from reconciler.commands._common import print_plan
 
-    plan, _ = planfile.load(ctx.cwd / params.file)
+    plan, _ = planfile.load(ctx.cwd / params.file, params.file)
     print_plan(plan, params.format, ctx)
     return 0

@@ -14,16 +14,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "dir",
         nargs="?",
-        default=".",
         metavar="DIR",
-        help="directory whose reconciler.yaml gives org and api (default: .)",
+        help="directory whose reconciler.yaml gives org and api (default: the nearest one, at "
+        "or above the current directory); not read when --org and --api are given",
     )
     parser.add_argument("-o", "--out", metavar="FILE", required=True, help="snapshot file")
 
 
 @dataclass(frozen=True)
 class SnapshotParams:
-    dir: str  # as given: errors quote it
+    dir: str | None  # as given (None: not given): errors quote it
     out: str  # as given: the report quotes it
 
     @classmethod
@@ -37,12 +37,33 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 def execute(params: SnapshotParams, ctx: Context) -> int:
     from reconciler import snapshot
-    from reconciler.commands._common import prepare_or_fail
+    from reconciler.config import ConfigFile, load_config
+    from reconciler.errors import InputError
     from reconciler.live import connect, fetch_live
+    from reconciler.render import problems as render_problems
+    from reconciler.settings import resolve
+    from reconciler.workdir import desired_dir
 
-    prepared = prepare_or_fail(params.dir, ctx)
-    assert prepared.settings is not None
-    with connect(prepared.settings, ctx.env) as conn:
+    # Only the settings matter: the resource files are never read (they may await a pull, or
+    # not be a desired state at all).
+    given = desired_dir(params.dir, "snapshot", ctx)
+    directory = ctx.cwd / given
+    if not directory.is_dir():
+        raise InputError(f"{given}: no such directory")
+    config = ConfigFile(None) if ctx.org and ctx.api else load_config(directory)
+    if not config.valid:
+        for problem in config.problems:
+            print(render_problems.line(problem, ctx.display_path), file=ctx.stderr)
+        raise InputError(f"{given}: reconciler.yaml is invalid (see above)")
+    settings = resolve(
+        directory,
+        flag_org=ctx.org,
+        flag_api=ctx.api,
+        env=ctx.env,
+        config=config.data,
+        config_file=config.path,
+    )
+    with connect(settings, ctx.env) as conn:
         live = fetch_live(conn.client)
         snapshot.save(ctx.cwd / params.out, conn.org, conn.label, live)
     count = sum(len(v) for v in live.values())

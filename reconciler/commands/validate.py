@@ -7,15 +7,14 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
+from reconciler.commands._flags import DIR_HELP
 from reconciler.context import Context
 
 HELP = "check the desired-state files: every problem at once, located by file, line and field"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "dir", nargs="?", default=".", metavar="DIR", help="desired-state directory (default: .)"
-    )
+    parser.add_argument("dir", nargs="?", metavar="DIR", help=DIR_HELP)
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     parser.add_argument(
         "--format", choices=("text", "json"), default="text", help="output format (default: text)"
@@ -24,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 @dataclass(frozen=True)
 class ValidateParams:
-    dir: str  # as given: errors quote it
+    dir: str | None  # as given (None: not given): errors quote it
     strict: bool
     format: Literal["text", "json"]
 
@@ -47,19 +46,21 @@ def execute(params: ValidateParams, ctx: Context) -> int:
     from reconciler.desired import prepare
     from reconciler.errors import InputError
     from reconciler.render import problems as render
+    from reconciler.workdir import desired_dir
 
+    directory = desired_dir(params.dir, "validate", ctx)
     prepared = prepare(
-        ctx.cwd / params.dir,
+        ctx.cwd / directory,
         flag_org=ctx.org,
         flag_api=ctx.api,
         env=ctx.env,
         report_flag_errors=True,  # a bad --org or --api is one more problem to list
-        shown=params.dir,
+        shown=directory,
     )
     state = prepared.state
     if prepared.config.path is None and state.files == 0:
         raise InputError(
-            f"{params.dir}: no reconciler.yaml and no resource files (*.yaml, *.yml): "
+            f"{directory}: no reconciler.yaml and no resource files (*.yaml, *.yml): "
             "is this the desired-state directory?"
         )
     problems = prepared.problems

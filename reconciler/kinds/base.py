@@ -86,6 +86,10 @@ class TableKind(Protocol):
 
     def record_upload(self, directory: Path, table: CustomPropertiesTable) -> None: ...
 
+    def uploaded_digest(self, directory: Path) -> str | None:
+        """The digest of the table last uploaded from ``directory``, None when unknown."""
+        ...
+
 
 # --- checking one document ---------------------------------------------------------------------
 

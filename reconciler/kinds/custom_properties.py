@@ -48,6 +48,14 @@ class CustomProperties:
     def record_upload(self, directory: Path, table: CustomPropertiesTable) -> None:
         write_record(directory, table)
 
+    def uploaded_digest(self, directory: Path) -> str | None:
+        try:
+            data = json.loads((directory / RECORD).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        digest = data.get("digest") if isinstance(data, dict) else None
+        return digest if isinstance(digest, str) else None
+
 
 # --- the baseline ------------------------------------------------------------------------------
 

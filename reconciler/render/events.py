@@ -72,6 +72,16 @@ def nothing(fmt: Format) -> str:
     return "\nNothing to apply."
 
 
+def already_applied(plan_file: str, fmt: Format) -> str:
+    """The end of an apply of a saved plan whose every write is live already."""
+    if fmt == "json":
+        return _json_summary(0, 0, 0, False, False)
+    return line(
+        f"Already applied: the live state already is what {clean(plan_file)} would write; "
+        "nothing was written."
+    )
+
+
 def _json_summary(applied: int, failed: int, skipped: int, interrupted: bool, changes: bool) -> str:
     return json.dumps(
         {
