@@ -94,7 +94,9 @@ def _context(
 
 
 def _use_color(stream: TextIO, env: Mapping[str, str], no_color: bool) -> bool:
-    if no_color or "NO_COLOR" in env:
+    """Colour on a terminal, unless --no-color, NO_COLOR set and not empty (no-color.org), or
+    TERM=dumb (a terminal that cannot show it)."""
+    if no_color or env.get("NO_COLOR") or env.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
