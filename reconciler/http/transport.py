@@ -941,13 +941,28 @@ def error_message(status: int, content_type: str, text: str) -> str:
     return line.removeprefix(f"{phrase}: ") if phrase else line
 
 
+def _github_error(item: object) -> str:
+    """One of GitHub's ``errors``: its message, else where and what (``Issue.title:
+    missing_field``), which is all a validation error of a request may carry."""
+    if isinstance(item, str):
+        return item
+    if not isinstance(item, dict):
+        return ""
+    message = item.get("message")
+    if isinstance(message, str) and message:
+        return message
+    where = ".".join(str(item[k]) for k in ("resource", "field") if item.get(k))
+    code = str(item.get("code") or "")
+    return f"{where}: {code}" if where and code else where or code
+
+
 def _json_message(body: Mapping[str, Any]) -> str:
     errors = body.get("errors")
     message = body.get("message")
-    if isinstance(message, str) and message:  # GitHub: the first error says what is wrong
-        first = errors[0] if isinstance(errors, list) and errors else None
-        extra = first.get("message") if isinstance(first, dict) else first
-        return f"{message}: {extra}" if isinstance(extra, str) and extra else message
+    if isinstance(message, str) and message:  # GitHub: its errors say what is wrong
+        items = errors if isinstance(errors, list) else []
+        extra = "; ".join(t for t in (_github_error(e) for e in items) if t)
+        return f"{message}: {extra}" if extra else message
     if isinstance(errors, list) and errors:  # JSON:API, with the pointer of each
         parts = []
         for item in errors:
