@@ -7,11 +7,12 @@ This is the only module that reads argv or decides exit codes; commands live in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -125,7 +126,8 @@ def main(
         ctx = _context(args, out, err, environ, cwd if cwd is not None else Path.cwd())
         # urllib3 warns on every retry; the client reports what matters. --debug shows all.
         logging.getLogger("urllib3").setLevel(logging.DEBUG if ctx.debug else logging.ERROR)
-        return COMMANDS[name].run(args, ctx)
+        with _reports(err, environ):
+            return COMMANDS[name].run(args, ctx)
     except ReconcilerError as exc:
         print(_scrub(f"Error: {exc}", environ), file=err)
         return exc.exit_code
@@ -143,6 +145,35 @@ def main(
         )
         print(_scrub(message, environ), file=err)
         return EXIT_INTERNAL
+
+
+class _Reports(logging.Handler):
+    """One line on stderr for each thing the clients report while they work (a failed request
+    and when it is tried again), scrubbed like every other line."""
+
+    def __init__(self, stream: TextIO, env: Mapping[str, str]) -> None:
+        super().__init__(logging.INFO)
+        self.stream = stream
+        self.env = env
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(_scrub(record.getMessage(), self.env), file=self.stream, flush=True)
+        except Exception:  # a closed stream: logging's usual report, never a crash
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def _reports(stream: TextIO, env: Mapping[str, str]) -> Iterator[None]:
+    logger = logging.getLogger("reconciler.http.transport")  # its retries
+    handler = _Reports(stream, env)
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def _scrub(text: str, env: Mapping[str, str]) -> str:

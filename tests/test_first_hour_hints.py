@@ -11,6 +11,8 @@ seen where the user sees it (the command's output and exit code).
 from __future__ import annotations
 
 import io
+import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -210,3 +212,45 @@ def test_colour_on_a_terminal(tmp_path: Path, env: dict[str, str], coloured: boo
     assert code == 0, err.getvalue()
     assert ("\x1b[32m+ create\x1b[0m" in out.getvalue()) == coloured
     assert ("\x1b[" in out.getvalue()) == coloured
+
+
+# --- a dead API: a line per retry, and refused connections given up sooner ---------------------
+
+
+def _closed_port() -> int:
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        return int(probe.getsockname()[1])  # closed again: nothing listens there
+
+
+def test_a_dead_api_says_each_retry_and_gives_up_soon(tmp_path: Path) -> None:
+    write(tmp_path, {"p.yaml": POLICY})
+    token = "ics_v1_" + "d" * 40
+    api = f"http://127.0.0.1:{_closed_port()}/{token}/v1"  # a secret where a line shows it
+    env = {"INFRACOST_SERVICE_TOKEN": token}
+    code, out, err = run("plan", ".", "--api", api, "--org", "acme", cwd=tmp_path, env=env)
+    assert (code, out) == (1, "")
+    path = "/***/v1/orgs/acme/tagging-policies"
+    lines = err.splitlines()
+    assert [re.sub(r"in \d+\.\d s$", "in N s", line) for line in lines] == [
+        f"GET {path}: cannot connect: connection refused; retry 1 of 2 now",
+        f"GET {path}: cannot connect: connection refused; retry 2 of 2 in N s",
+        f"Error: GET {path}: cannot connect: connection refused",
+    ]
+    assert token not in err
+
+
+def test_a_failing_answer_says_its_retry_and_the_plan_goes_on(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    write(tmp_path, {"p.yaml": POLICY})
+    flags, env = against(sandbox_org)
+    sandbox_org.set_faults("script=503,ok")
+    code, out, err = run("plan", ".", *flags, "--detailed-exitcode", cwd=tmp_path, env=env)
+    assert code == 2, err
+    [line] = err.splitlines()
+    assert re.fullmatch(
+        rf"GET /v1/orgs/{sandbox_org.org}/tagging-policies: 503 Service Unavailable; "
+        r"retry 1 of 5 (now|in \d\.\d s)",
+        line,
+    ), line
+    assert out.splitlines()[-1] == "Plan: 1 to add, 0 to change, 0 to destroy."

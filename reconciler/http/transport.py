@@ -14,8 +14,10 @@ It does, for every client:
   its own rate-limit rules). A request that may have been processed is resent only if its
   method is idempotent: a POST comes back to its client after a 5xx or an error once it was
   sent, and is retried only when the server provably did not process it (the connection
-  could not be opened, or a refusal such as 429). A wait over ``wait_max``, or over
-  ``total_wait_max`` with the call's earlier waits, is an error that names the wait;
+  could not be opened, or a refusal such as 429). A connection that cannot be opened is
+  retried only ``connect_retries`` times. A wait over ``wait_max``, or over
+  ``total_wait_max`` with the call's earlier waits, is an error that names the wait. Each
+  retry is logged (INFO, scrubbed: ``retrying``), which the command line prints on stderr;
 - "no answer" errors from the exception chain (proxy, DNS, refused, connect or read timeout,
   TLS, reset), with ``maybe_processed``; the server's own message from an error body
   (JSON:API ``errors``, ``{"error": ...}``, ``{"message": ..., "errors": [...]}``, plain text,
@@ -99,6 +101,9 @@ class TransportSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0  # no byte received for this long
     retries: int = 5  # after the first attempt
+    # of them, for a connection that cannot be opened (refused, no route, DNS, connect timeout):
+    # a server restarting is back within a second, a dead or wrong address never is
+    connect_retries: int = 2
     backoff_factor: float = 0.5  # urllib3's backoff: 0, 2f, 4f, 8f... s between attempts
     backoff_max: float = 30.0
     backoff_jitter: float = 0.5  # up to this much added to each backoff, at random
@@ -124,6 +129,7 @@ class TransportSettings:
         if (
             not all(n >= 0 for n in numbers)
             or self.retries < 0
+            or self.connect_retries < 0
             or self.max_pages < 1
             or not self.deadline > 0
             or self.max_body_bytes < 1
@@ -614,8 +620,7 @@ class _Retry(Retry):
             raise _TooLong(answer, delay, deadline=None if capped else settings.deadline)
         retry.delay, retry.waited = delay, self.waited + delay
         transport._counted()
-        why = wait.why or (type(error).__name__ if error is not None else "")
-        _log.info("%s %s: %s; retrying in %.1f s", method, transport.path(url or ""), why, delay)
+        _log.info("%s", transport.retrying(method or "", url or "", retry, wait.why, error, delay))
         return retry
 
 
@@ -679,7 +684,7 @@ class Transport:
         self._lock = threading.Lock()
         retry = _Retry(
             total=settings.retries,
-            connect=None,
+            connect=min(settings.connect_retries, settings.retries),
             read=None,
             status=None,
             other=None,
@@ -829,6 +834,27 @@ class Transport:
         )
 
     # --- error texts ---
+
+    def retrying(
+        self,
+        method: str,
+        url: str,
+        retry: Retry,
+        why: str,
+        error: Exception | None,
+        delay: float,
+    ) -> str:
+        """The line that says a call failed and when it is tried again, scrubbed (logged at
+        INFO on ``reconciler.http.transport``: the command line prints it on stderr)."""
+        if error is not None:
+            why, _, _ = classify(error, self.settings, urlsplit(self.base_url).hostname)
+        left = retry.total if isinstance(retry.total, int) else 0
+        if error is not None and retry._is_connection_error(error) and retry.connect is not None:
+            left = min(left, retry.connect)
+        done = len(retry.history)
+        text = f"{self._error.service}{method} {self.path(url)}: {why or 'failed'}; "
+        when = f"in {delay:.1f} s" if delay >= 0.05 else "now"
+        return cut(self.scrub(text + f"retry {done} of {done + left} {when}"))
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret this transport and the run know replaced by ``***``, in
