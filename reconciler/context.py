@@ -20,9 +20,7 @@ class Context:
     env: Mapping[str, str]
     cwd: Path
     debug: bool = False  # --debug
-    color: bool = (
-        False  # colour the output: stdout is a terminal, no --no-color, NO_COLOR, TERM=dumb
-    )
+    color: bool = False  # stdout is a terminal; no --no-color, NO_COLOR (non-empty), TERM=dumb
     org: str | None = None  # --org
     api: str | None = None  # --api
 

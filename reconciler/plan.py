@@ -144,7 +144,8 @@ def _show_target(t: Target) -> str:
 
 
 def _not_pruned(kind: str, count: int) -> str:
-    """Why prune: true (or --prune) left a kind's undeclared objects alone, and what does not."""
+    """Why prune: true (or --prune) left a kind's undeclared objects alone, and what deletes
+    them."""
     them = "it, write a document" if count == 1 else f"these {count:,}, write a document each"
     return (
         f"prune deletes no {kind}: no document declares a {kind}, and prune covers only the "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -181,6 +182,21 @@ def test_a_lost_post_of_the_drift_issue_is_reported_as_opened(
     assert (code, err) == (0, "")
     assert out.startswith(f"Drift: issue #{issue['number']} is up to date")
     assert len(fake.issues()) == 1 and len(fake.sent("POST", r"/issues$")) == 1
+
+
+def test_each_retry_is_a_line_on_stderr(fake: FakeGitHub, tmp_path: Path) -> None:
+    planfile.save(small_plan(), tmp_path / "plan.json", desired_digest="x")
+    number = fake.add_pull_request()
+    env = env_for(fake, tmp_path, pr_event(number))
+    fake.fail("GET", r"/comments$", 502)
+    code, out, err = cli(["github", "comment", "--plan", "plan.json"], env, tmp_path)
+    assert code == 0 and out.startswith("Posted the plan comment")
+    [line] = err.splitlines()
+    assert re.fullmatch(
+        rf"GitHub GET /repos/{fake.repository}/issues/{number}/comments\?per_page=100: "
+        r"502 Bad Gateway; retry 1 of 5 (now|in 0\.1 s)",
+        line,
+    ), line
 
 
 def test_a_422_without_messages_shows_the_fields_and_codes(

@@ -620,8 +620,18 @@ class _Retry(Retry):
             raise _TooLong(answer, delay, deadline=None if capped else settings.deadline)
         retry.delay, retry.waited = delay, self.waited + delay
         transport._counted()
-        _log.info("%s", transport.retrying(method or "", url or "", retry, wait.why, error, delay))
+        done = len(retry.history)
+        of = done + retry.left(error)
+        line = transport.retrying(method or "", url or "", wait.why, error, (done, of), delay)
+        _log.info("%s", line)
         return retry
+
+    def left(self, error: Exception | None) -> int:
+        """Retries still allowed after this one, for a failure like ``error``."""
+        left = self.total if isinstance(self.total, int) else 0
+        if error is not None and self._is_connection_error(error) and self.connect is not None:
+            left = min(left, int(self.connect))
+        return left
 
 
 class _Adapter(HTTPAdapter):
@@ -839,22 +849,19 @@ class Transport:
         self,
         method: str,
         url: str,
-        retry: Retry,
         why: str,
         error: Exception | None,
+        count: tuple[int, int],
         delay: float,
     ) -> str:
-        """The line that says a call failed and when it is tried again, scrubbed (logged at
-        INFO on ``reconciler.http.transport``: the command line prints it on stderr)."""
+        """The line that says a call failed and when it is tried again (retry ``count[0]`` of
+        ``count[1]``), scrubbed. It is logged at INFO on ``reconciler.http.transport``: the
+        command line prints it on stderr."""
         if error is not None:
             why, _, _ = classify(error, self.settings, urlsplit(self.base_url).hostname)
-        left = retry.total if isinstance(retry.total, int) else 0
-        if error is not None and retry._is_connection_error(error) and retry.connect is not None:
-            left = min(left, retry.connect)
-        done = len(retry.history)
-        text = f"{self._error.service}{method} {self.path(url)}: {why or 'failed'}; "
         when = f"in {delay:.1f} s" if delay >= 0.05 else "now"
-        return cut(self.scrub(text + f"retry {done} of {done + left} {when}"))
+        text = f"{self._error.service}{method} {self.path(url)}: {why or 'failed'}; "
+        return cut(self.scrub(text + f"retry {count[0]} of {count[1]} {when}"))
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret this transport and the run know replaced by ``***``, in
