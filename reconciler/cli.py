@@ -166,14 +166,15 @@ class _Reports(logging.Handler):
 @contextlib.contextmanager
 def _reports(stream: TextIO, env: Mapping[str, str]) -> Iterator[None]:
     logger = logging.getLogger("reconciler.http.transport")  # its retries
-    handler = _Reports(stream, env)
+    handler, level = _Reports(stream, env), logger.level
     logger.addHandler(handler)
-    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+    if level == logging.NOTSET or level > logging.INFO:
         logger.setLevel(logging.INFO)
     try:
         yield
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _scrub(text: str, env: Mapping[str, str]) -> str:
