@@ -7,11 +7,12 @@ This is the only module that reads argv or decides exit codes; commands live in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
@@ -94,7 +95,9 @@ def _context(
 
 
 def _use_color(stream: TextIO, env: Mapping[str, str], no_color: bool) -> bool:
-    if no_color or "NO_COLOR" in env:
+    """Colour on a terminal, unless --no-color, NO_COLOR set and not empty (no-color.org), or
+    TERM=dumb (a terminal that cannot show it)."""
+    if no_color or env.get("NO_COLOR") or env.get("TERM") == "dumb":
         return False
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
@@ -123,7 +126,8 @@ def main(
         ctx = _context(args, out, err, environ, cwd if cwd is not None else Path.cwd())
         # urllib3 warns on every retry; the client reports what matters. --debug shows all.
         logging.getLogger("urllib3").setLevel(logging.DEBUG if ctx.debug else logging.ERROR)
-        return COMMANDS[name].run(args, ctx)
+        with _reports(err, environ):
+            return COMMANDS[name].run(args, ctx)
     except ReconcilerError as exc:
         print(_scrub(f"Error: {exc}", environ), file=err)
         return exc.exit_code
@@ -141,6 +145,36 @@ def main(
         )
         print(_scrub(message, environ), file=err)
         return EXIT_INTERNAL
+
+
+class _Reports(logging.Handler):
+    """One line on stderr for each thing the clients report while they work (a failed request
+    and when it is tried again), scrubbed like every other line."""
+
+    def __init__(self, stream: TextIO, env: Mapping[str, str]) -> None:
+        super().__init__(logging.INFO)
+        self.stream = stream
+        self.env = env
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(_scrub(record.getMessage(), self.env), file=self.stream, flush=True)
+        except Exception:  # a closed stream: logging's usual report, never a crash
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def _reports(stream: TextIO, env: Mapping[str, str]) -> Iterator[None]:
+    logger = logging.getLogger("reconciler.http.transport")  # its retries
+    handler, level = _Reports(stream, env), logger.level
+    logger.addHandler(handler)
+    if level == logging.NOTSET or level > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _scrub(text: str, env: Mapping[str, str]) -> str:

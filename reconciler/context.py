@@ -20,7 +20,7 @@ class Context:
     env: Mapping[str, str]
     cwd: Path
     debug: bool = False  # --debug
-    color: bool = False  # colour the output: stdout is a terminal, no --no-color, no NO_COLOR
+    color: bool = False  # stdout is a terminal; no --no-color, NO_COLOR (non-empty), TERM=dumb
     org: str | None = None  # --org
     api: str | None = None  # --api
 

@@ -94,6 +94,8 @@ def build_plan(
         changes += found.changes
         unmanaged += found.unmanaged
         warnings += found.warnings
+        if options.prune is True and not docs and found.unmanaged:
+            warnings.append(_not_pruned(kind.name, len(found.unmanaged)))
         errors += found.errors
     _guards(desired, live, options, changes, errors)
     _unmatched_targets(desired, live, options, errors)
@@ -139,6 +141,17 @@ def _unmatched_targets(
 
 def _show_target(t: Target) -> str:
     return f"{t.kind}/id:{t.id}" if t.id is not None else f"{t.kind}/{t.name}"
+
+
+def _not_pruned(kind: str, count: int) -> str:
+    """Why prune: true (or --prune) left a kind's undeclared objects alone, and what deletes
+    them."""
+    them = "it, write a document" if count == 1 else f"these {count:,}, write a document each"
+    return (
+        f"prune deletes no {kind}: no document declares a {kind}, and prune covers only the "
+        "kinds the files declare (so a directory that lost its files cannot empty the org); "
+        f"to delete {them} with absent: true, or set prune: [{kind}] in reconciler.yaml"
+    )
 
 
 def _prunes(kind: ObjectKind, docs: Sequence[Resource], prune: bool | tuple[str, ...]) -> bool:

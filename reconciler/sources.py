@@ -167,11 +167,7 @@ def read_values(path: Path, column: str | None, where: Sequence[RowFilter] = ())
                 key=("column",),
             )
         if column not in header:
-            raise DataError(
-                f'column "{column}" is not in the header of {path.name} '
-                f"(columns: {', '.join(header)})",
-                key=("column",),
-            )
+            raise DataError(_unknown_column(column, header, path), key=("column",))
         for condition in where:
             if condition.column not in header:
                 raise DataError(
@@ -195,9 +191,9 @@ def read_values(path: Path, column: str | None, where: Sequence[RowFilter] = ())
 
 def _unknown_column(column: str, header: list[str], path: Path) -> str:
     message = f'column "{column}" is not in the header of {path.name}'
-    hint = difflib.get_close_matches(column, header, n=1)
-    if not hint:  # exports change the case of headers: Status, STATUS
-        hint = [h for h in header if fold(h) == fold(column)][:1]
+    # exports change the case of headers (Status, STATUS): the same name in another case first
+    hint = [h for h in header if fold(h) == fold(column)][:1]
+    hint = hint or difflib.get_close_matches(column, header, n=1)
     if hint:
         return f'{message}; did you mean "{hint[0]}"?'
     return f"{message} (columns: {', '.join(header)})"
@@ -269,8 +265,19 @@ class _Csv:
         return starts[1:]
 
 
+_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
 def _check_header(header: list[str], path: Path, text: str) -> None:
     line = 1 + len(text) - len(text.lstrip("\r\n"))  # blank lines before the header
+    for sep, name in _SEPARATORS.items():  # a spreadsheet's export in a comma-less locale
+        if len(header) == 1 and len([c for c in header[0].split(sep) if c.strip()]) > 1:
+            raise DataError(
+                f'the header row "{header[0]}" looks {name}-separated: reconciler reads '
+                "comma-separated CSV (RFC 4180); save the file with commas between the fields",
+                path,
+                line,
+            )
     if any(not h.strip() for h in header):
         raise DataError("the header row has an empty column name", path, line)
     dup = next((h for h in header if header.count(h) > 1), None)

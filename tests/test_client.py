@@ -792,12 +792,14 @@ def test_a_refused_connection_says_so() -> None:
         with pytest.raises(NoAnswer) as caught:
             api.list(GUARDRAIL)
         assert str(caught.value) == f"GET {LIST}: cannot connect: connection refused"
-        assert api.request_count == 1 + FAST.retries
+        # a refused connection is given up sooner than other failures
+        assert FAST.connect_retries < FAST.retries
+        assert api.request_count == 1 + FAST.connect_retries
         # nothing was sent: a POST may try again, and fails plainly, not as "outcome unknown"
         with pytest.raises(NoAnswer) as post:
             api.create(GUARDRAIL, {"name": "g"}, known_ids=set())
         assert type(post.value) is NoAnswer and not post.value.maybe_processed
-        assert api.request_count == 2 * (1 + FAST.retries)
+        assert api.request_count == 2 * (1 + FAST.connect_retries)
 
 
 # --- construction ------------------------------------------------------------------------

@@ -143,9 +143,79 @@ def test_a_lost_post_answer_does_not_duplicate(fake: FakeGitHub) -> None:
     fake.fail("POST", r"/comments$", 502, after=True)  # made, but the answer is a 502
     with client(fake) as gh:
         outcome = comments.upsert_comment(gh, number, markdown.render(small_plan()))
-    assert outcome.action == "unchanged"
+    assert outcome.action == "created"  # this run made it, though its answer was lost
     assert len(fake.comments(number)) == 1
     assert len(fake.sent("POST", r"/comments$")) == 1
+
+
+def test_a_lost_post_is_reported_as_created_by_the_command(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    planfile.save(small_plan(), tmp_path / "plan.json", desired_digest="x")
+    number = fake.add_pull_request()
+    env = env_for(fake, tmp_path, pr_event(number))
+    fake.fail("POST", r"/comments$", 502, after=True)
+    code, out, err = cli(["github", "comment", "--plan", "plan.json"], env, tmp_path)
+    assert (code, err) == (0, "")
+    [comment] = fake.comments(number)
+    assert out == (f"Posted the plan comment on pull request #{number}: {comment['html_url']}\n")
+    assert "comment-action=created" in (tmp_path / "output").read_text().splitlines()
+    # again: the comment is there, as it should be, and nothing is written
+    code, out, err = cli(["github", "comment", "--plan", "plan.json"], env, tmp_path)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"Unchanged: the plan comment on pull request #{number}: ")
+    assert len(fake.comments(number)) == 1
+    assert len(fake.sent("POST", r"/comments$")) == 1 and not fake.sent("PATCH", "")
+
+
+def test_a_lost_post_of_the_drift_issue_is_reported_as_opened(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    planfile.save(small_plan(), tmp_path / "plan.json", desired_digest="x")
+    env = env_for(fake, tmp_path)
+    fake.fail("POST", r"/issues$", 502, after=True)
+    code, out, err = cli(["github", "drift-issue", "--plan", "plan.json"], env, tmp_path)
+    assert (code, err) == (0, "")
+    [issue] = fake.issues()
+    assert out == f"Drift: opened issue #{issue['number']}: {issue['html_url']}\n"
+    code, out, err = cli(["github", "drift-issue", "--plan", "plan.json"], env, tmp_path)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"Drift: issue #{issue['number']} is up to date")
+    assert len(fake.issues()) == 1 and len(fake.sent("POST", r"/issues$")) == 1
+
+
+def test_each_retry_is_a_line_on_stderr(fake: FakeGitHub, tmp_path: Path) -> None:
+    planfile.save(small_plan(), tmp_path / "plan.json", desired_digest="x")
+    number = fake.add_pull_request()
+    env = env_for(fake, tmp_path, pr_event(number))
+    fake.fail("GET", r"/comments$", 502)
+    code, out, err = cli(["github", "comment", "--plan", "plan.json"], env, tmp_path)
+    assert code == 0 and out.startswith("Posted the plan comment")
+    [line] = err.splitlines()
+    assert re.fullmatch(
+        rf"GitHub GET /repos/{fake.repository}/issues/{number}/comments\?per_page=100: "
+        r"502 Bad Gateway; retry 1 of 5 (now|in 0\.1 s)",
+        line,
+    ), line
+
+
+def test_a_422_without_messages_shows_the_fields_and_codes(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    planfile.save(small_plan(), tmp_path / "plan.json", desired_digest="x")
+    env = env_for(fake, tmp_path)
+    errors = [
+        {"resource": "Issue", "field": "title", "code": "missing_field"},
+        {"resource": "Issue", "field": "labels", "code": "invalid", "value": "x"},
+    ]
+    fake.fail("POST", r"/issues$", 422, message="Validation Failed", errors=errors)
+    code, out, err = cli(["github", "drift-issue", "--plan", "plan.json"], env, tmp_path)
+    assert (code, out) == (1, "")
+    assert err == (
+        f"Error: GitHub POST /repos/{fake.repository}/issues: 422 Unprocessable Entity: "
+        "Validation Failed: Issue.title: missing_field; Issue.labels: invalid\n"
+    )
+    assert not fake.issues()
 
 
 def test_a_post_refused_with_502_before_the_work_is_made_once(fake: FakeGitHub) -> None:

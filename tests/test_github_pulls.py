@@ -263,7 +263,10 @@ def test_a_branch_that_is_missing_or_has_nothing_new(fake: FakeGitHub, tmp_path:
         "GitHub and hold commits that 'main' does not: push it first)\n"
     )
     code, _, err = ensure(fake, tmp_path, BODY, "--base", "nowhere")
-    assert code == 1 and "422 Unprocessable Entity: Validation Failed (the branch" in err
+    assert code == 1
+    assert (
+        "422 Unprocessable Entity: Validation Failed: PullRequest.base: invalid (the branch" in err
+    )
     assert not fake.pulls()
 
 

@@ -35,14 +35,23 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 def expected_counts(plan: Plan) -> str:
-    """The counts line, computed from the plan itself: what no golden file can decide."""
+    """The last line, computed from the plan itself: what no golden file can decide. A refused
+    plan has one verdict: the refusal, never "No changes." after it."""
     cp = plan.custom_properties
     upload = cp is not None and cp.status == "update"
     add, destroy = plan.count("create"), plan.count("delete")
     change = plan.count("update") + int(upload)
+    counts = f"{add} to add, {change} to change, {destroy} to destroy"
+    if plan.errors:
+        n = len(plan.errors)
+        fixed = "the problem above is" if n == 1 else f"the {n} problems above are"
+        fixed = f"nothing can be applied until {fixed} fixed."
+        return (
+            f"Plan refused: {counts}, but {fixed}" if plan.has_changes else f"Plan refused: {fixed}"
+        )
     if add + change + destroy == 0:
         return "No changes."
-    return f"Plan: {add} to add, {change} to change, {destroy} to destroy."
+    return f"Plan: {counts}."
 
 
 @pytest.mark.parametrize("name", ALL_PLANS)
@@ -57,7 +66,8 @@ def test_golden(name: str, tmp_path: Path) -> None:
     writes = sum(1 for c in plan.changes if c.action != "no-op")
     upload = plan.custom_properties is not None and plan.custom_properties.status == "update"
     assert len(shown) == writes + int(upload)  # one line per change, no-ops left out
-    assert ("Plan refused:" in lines) == bool(plan.errors)
+    assert (f"Problems ({len(plan.errors)}):" in lines) == bool(plan.errors)
+    assert "No changes." not in lines[:-1]
 
 
 def test_docs_show_the_real_example() -> None:
@@ -91,10 +101,14 @@ def test_counts_line() -> None:
     )
 
 
-def test_refusal_comes_before_the_counts() -> None:
+def test_refusal_is_the_one_verdict_after_its_problems() -> None:
     lines = text.render(refused_plan()).splitlines()
-    assert lines[-1] == "Plan: 0 to add, 0 to change, 3 to destroy."
-    refused = lines.index("Plan refused:")
+    assert lines[-1] == (
+        "Plan refused: 0 to add, 0 to change, 3 to destroy, but nothing can be applied until "
+        "the 2 problems above are fixed."
+    )
+    assert [line for line in lines if line.startswith(("Plan", "No changes"))] == [lines[-1]]
+    refused = lines.index("Problems (2):")
     assert lines[refused + 1].startswith("  x the plan deletes every live Guardrail (3)")
     assert refused > max(i for i, line in enumerate(lines) if "- delete" in line)
 

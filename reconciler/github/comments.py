@@ -68,6 +68,10 @@ def upsert_comment(gh: GitHub, number: int, body: str) -> Outcome:
                     hint=PR_WRITE,
                 )
                 return Outcome("created", as_int(made.get("id")), str(made.get("html_url", "")))
+            if existing.get("body") == body:  # it did: there was none before it, so we made it
+                return Outcome(
+                    "created", as_int(existing.get("id")), str(existing.get("html_url", ""))
+                )
     comment_id = as_int(existing.get("id"))
     url = str(existing.get("html_url", ""))
     if existing.get("body") == body:

@@ -90,10 +90,15 @@ def sync_drift_issue(
         except GitHubError as exc:
             if not exc.maybe_done:
                 raise
-            issue = find_issue(gh, marker, label)
+            issue = find_issue(gh, marker, label)  # did the lost POST land?
             if issue is None:
                 made = gh.json("POST", gh.url("/issues"), json=document, hint=ISSUES_WRITE)
                 return Outcome("opened", as_int(made.get("number")), str(made.get("html_url", "")))
+            landed = issue.get("body") == body and issue.get("title") == title
+            if landed and issue.get("state") == "open":  # there was none before: we opened it
+                return Outcome(
+                    "opened", as_int(issue.get("number")), str(issue.get("html_url", ""))
+                )
     number = as_int(issue.get("number"))
     url = str(issue.get("html_url", ""))
     reopen = issue.get("state") != "open"

@@ -14,8 +14,10 @@ It does, for every client:
   its own rate-limit rules). A request that may have been processed is resent only if its
   method is idempotent: a POST comes back to its client after a 5xx or an error once it was
   sent, and is retried only when the server provably did not process it (the connection
-  could not be opened, or a refusal such as 429). A wait over ``wait_max``, or over
-  ``total_wait_max`` with the call's earlier waits, is an error that names the wait;
+  could not be opened, or a refusal such as 429). A connection that cannot be opened is
+  retried only ``connect_retries`` times. A wait over ``wait_max``, or over
+  ``total_wait_max`` with the call's earlier waits, is an error that names the wait. Each
+  retry is logged (INFO, scrubbed: ``retrying``), which the command line prints on stderr;
 - "no answer" errors from the exception chain (proxy, DNS, refused, connect or read timeout,
   TLS, reset), with ``maybe_processed``; the server's own message from an error body
   (JSON:API ``errors``, ``{"error": ...}``, ``{"message": ..., "errors": [...]}``, plain text,
@@ -99,6 +101,9 @@ class TransportSettings:
     connect_timeout: float = 10.0
     read_timeout: float = 60.0  # no byte received for this long
     retries: int = 5  # after the first attempt
+    # of them, for a connection that cannot be opened (refused, no route, DNS, connect timeout):
+    # a server restarting is back within a second, a dead or wrong address never is
+    connect_retries: int = 2
     backoff_factor: float = 0.5  # urllib3's backoff: 0, 2f, 4f, 8f... s between attempts
     backoff_max: float = 30.0
     backoff_jitter: float = 0.5  # up to this much added to each backoff, at random
@@ -124,6 +129,7 @@ class TransportSettings:
         if (
             not all(n >= 0 for n in numbers)
             or self.retries < 0
+            or self.connect_retries < 0
             or self.max_pages < 1
             or not self.deadline > 0
             or self.max_body_bytes < 1
@@ -614,9 +620,18 @@ class _Retry(Retry):
             raise _TooLong(answer, delay, deadline=None if capped else settings.deadline)
         retry.delay, retry.waited = delay, self.waited + delay
         transport._counted()
-        why = wait.why or (type(error).__name__ if error is not None else "")
-        _log.info("%s %s: %s; retrying in %.1f s", method, transport.path(url or ""), why, delay)
+        done = len(retry.history)
+        of = done + retry.left(error)
+        line = transport.retrying(method or "", url or "", wait.why, error, (done, of), delay)
+        _log.info("%s", line)
         return retry
+
+    def left(self, error: Exception | None) -> int:
+        """Retries still allowed after this one, for a failure like ``error``."""
+        left = self.total if isinstance(self.total, int) else 0
+        if error is not None and self._is_connection_error(error) and self.connect is not None:
+            left = min(left, int(self.connect))
+        return left
 
 
 class _Adapter(HTTPAdapter):
@@ -679,7 +694,7 @@ class Transport:
         self._lock = threading.Lock()
         retry = _Retry(
             total=settings.retries,
-            connect=None,
+            connect=min(settings.connect_retries, settings.retries),
             read=None,
             status=None,
             other=None,
@@ -830,6 +845,24 @@ class Transport:
 
     # --- error texts ---
 
+    def retrying(
+        self,
+        method: str,
+        url: str,
+        why: str,
+        error: Exception | None,
+        count: tuple[int, int],
+        delay: float,
+    ) -> str:
+        """The line that says a call failed and when it is tried again (retry ``count[0]`` of
+        ``count[1]``), scrubbed. It is logged at INFO on ``reconciler.http.transport``: the
+        command line prints it on stderr."""
+        if error is not None:
+            why, _, _ = classify(error, self.settings, urlsplit(self.base_url).hostname)
+        when = f"in {delay:.1f} s" if delay >= 0.05 else "now"
+        text = f"{self._error.service}{method} {self.path(url)}: {why or 'failed'}; "
+        return cut(self.scrub(text + f"retry {count[0]} of {count[1]} {when}"))
+
     def scrub(self, text: str) -> str:
         """``text`` with every secret this transport and the run know replaced by ``***``, in
         any case."""
@@ -941,13 +974,28 @@ def error_message(status: int, content_type: str, text: str) -> str:
     return line.removeprefix(f"{phrase}: ") if phrase else line
 
 
+def _github_error(item: object) -> str:
+    """One of GitHub's ``errors``: its message, else where and what (``Issue.title:
+    missing_field``), which is all a validation error of a request may carry."""
+    if isinstance(item, str):
+        return item
+    if not isinstance(item, dict):
+        return ""
+    message = item.get("message")
+    if isinstance(message, str) and message:
+        return message
+    where = ".".join(str(item[k]) for k in ("resource", "field") if item.get(k))
+    code = str(item.get("code") or "")
+    return f"{where}: {code}" if where and code else where or code
+
+
 def _json_message(body: Mapping[str, Any]) -> str:
     errors = body.get("errors")
     message = body.get("message")
-    if isinstance(message, str) and message:  # GitHub: the first error says what is wrong
-        first = errors[0] if isinstance(errors, list) and errors else None
-        extra = first.get("message") if isinstance(first, dict) else first
-        return f"{message}: {extra}" if isinstance(extra, str) and extra else message
+    if isinstance(message, str) and message:  # GitHub: its errors say what is wrong
+        items = errors if isinstance(errors, list) else []
+        extra = "; ".join(t for t in (_github_error(e) for e in items) if t)
+        return f"{message}: {extra}" if extra else message
     if isinstance(errors, list) and errors:  # JSON:API, with the pointer of each
         parts = []
         for item in errors:

@@ -258,11 +258,30 @@ def custom_properties_lines(
     return lines
 
 
+UNMANAGED_HINT = (
+    "To delete one: a document with its kind, its name and absent: true; every one of a kind "
+    "the files declare: --prune (or prune: in reconciler.yaml)."
+)
+
+
 def unmanaged_line(u: Unmanaged, detail: Detail) -> str:
     line = f"? {ref_text(u.ref.kind, u.ref.name, u.ref.id, detail)}"
     if u.hint:
         line += f": {clean(u.hint, detail.max_chars)}"
     return line
+
+
+def verdict(plan: Plan) -> str:
+    """The last line: the counts, or, for a refused plan, the refusal (one verdict, never
+    ``Plan refused`` above and ``No changes.`` below)."""
+    if not plan.errors:
+        return counts(plan)
+    n = len(plan.errors)
+    problems = "the problem above is" if n == 1 else f"the {n:,} problems above are"
+    fixed = f"nothing can be applied until {problems} fixed."
+    if not plan.has_changes:
+        return f"Plan refused: {fixed}"
+    return f"Plan refused: {counts(plan).removeprefix('Plan: ').rstrip('.')}, but {fixed}"
 
 
 def counts(plan: Plan) -> str:
@@ -309,12 +328,12 @@ def render(plan: Plan, *, color: bool = False, value_cap: int = 10) -> str:
             f"Unmanaged ({len(plan.unmanaged):,}): live objects not in the files, left alone:",
         ]
         out += ["  " + unmanaged_line(u, detail) for u in plan.unmanaged]
+        out.append(UNMANAGED_HINT)
     if plan.warnings:
         out += ["", f"Warnings ({len(plan.warnings):,}):"]
         out += [f"  ! {clean(w)}" for w in plan.warnings]
     if plan.errors:
-        out += ["", _paint("Plan refused:", _BOLD + _RED, color)]
+        out += ["", f"Problems ({len(plan.errors):,}):"]
         out += [f"  x {clean(e)}" for e in plan.errors]
-        out.append("Nothing can be applied until these are fixed.")
-    out += ["", _paint(counts(plan), _BOLD, color)]
+    out += ["", _paint(verdict(plan), _BOLD + (_RED if plan.errors else ""), color)]
     return escape.lines("\n".join(out))
