@@ -1,0 +1,417 @@
+"""The shape families of an ID list, and the values one small step from them (``hygiene/shape``).
+
+An application ID list has no twins: ``APP-O1700`` (a letter O for a zero) sits among 20,000
+well-formed ``APP-00000`` IDs with no ``APP-01700`` beside it, so the variant and near-duplicate
+checks cannot see it. Its *shape* gives it away.
+
+- **Shape**: a value with every digit as ``9``, every run of upper-case letters as one ``A``, of
+  lower-case letters as one ``a``, every other character kept: ``APP-00042`` is ``A-99999``,
+  ``svc-payments-042`` is ``a-a-999``. Computed for the whole list in two passes over its
+  joined text.
+- **Family**: a shape held by at least ``least`` values (3% of the list, at most 25, at least 3),
+  with the letters it keeps fixed: a letter run that a few literals fill (``APP``; ``CI`` or
+  ``APM``) is fixed, one that many words fill (``payments``, ``billing``...) is free. Each fixed
+  literal makes a family of its own (``CI0000000`` and ``APM0000000``).
+- **Targets**: the ID families (shapes with a digit run) among the few largest families that
+  together hold most of the list (``DOMINANT``), and the families a user declares. A list that
+  no few families hold (team or product names) has no targets, and no shape findings.
+- **Findings**: a value in no family that one small step brings into a target family: a
+  look-alike letter for a digit (or a digit for a letter of a fixed prefix), a zero-padded digit
+  run one digit short or long, one letter doubled, dropped, swapped or changed in a fixed
+  literal, a separator missing, extra or different, the other letter case, a stray trailing
+  character. The suggestion is the value after that step.
+
+Linear: the shapes are counted in passes over the joined list; only the values in no family
+(few, or the list has no dominant shape) are looked at one by one, each against one regular
+expression that matches every target family.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+DOMINANT = 0.8  # the largest families must hold this share of the list...
+MOST_FAMILIES = 8  # ...and be at most this many, or the list has no dominant shape
+SHARE = 0.03  # a shape held by this share of the list is a family, not a typo...
+ENOUGH = 25  # ...as is one held by this many values
+FEWEST = 3  # ...but never fewer (in a short list)
+MOST_FIXED = 5  # a letter run filled by more literals than this is free (words, not a prefix)
+FIXED_COVER = 0.9  # ...as is one whose common literals fill less than this share of the shape
+
+_CLASSES = str.maketrans(
+    string.digits + string.ascii_uppercase + string.ascii_lowercase,
+    "9" * 10 + "A" * 26 + "a" * 26,
+)
+_UPPER_RUNS = re.compile(r"A+")
+_LOWER_RUNS = re.compile(r"a+")
+_TOKENS = re.compile(r"9+|A|a|.", re.DOTALL)
+_LETTER_RUNS = re.compile(r"[A-Z]+|[a-z]+")
+_DIGIT_RUNS = re.compile(r"[0-9]+")
+_LOOKS_LIKE_DIGIT = {"O": "0", "o": "0", "I": "1", "l": "1", "S": "5", "s": "5", "B": "8"}
+_LOOKS_LIKE_DIGIT |= {"Z": "2", "z": "2"}
+_LOOKS_LIKE_LETTER = {"0": "O", "1": "Il", "5": "S", "8": "B", "2": "Z"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """``hygiene: {KEY: {shapes: ...}}`` of reconciler.yaml."""
+
+    check: bool = True
+    families: tuple[str, ...] = ()  # examples of legitimate shapes: "APP-00000", "LEG_0000"
+    least: int | None = None  # values that make a family (default: see ``least``)
+
+
+def settings(config: Mapping[str, Any] | None) -> Settings:
+    if not config:
+        return Settings()
+    return Settings(
+        check=bool(config.get("check", True)),
+        families=tuple(config.get("families", ())),
+        least=config.get("minFamily"),
+    )
+
+
+def shape(value: str) -> str:
+    """``APP-00042`` -> ``A-99999``."""
+    return _LOWER_RUNS.sub("a", _UPPER_RUNS.sub("A", value.translate(_CLASSES)))
+
+
+def least(n: int, declared: int | None = None) -> int:
+    """How many values of a list of ``n`` make a family of their own."""
+    if declared is not None:
+        return declared
+    return max(FEWEST, min(math.ceil(SHARE * n), ENOUGH))
+
+
+@dataclass(frozen=True)
+class Family:
+    """Values of one shape with the same fixed literals: ``APP-00000``, 19,998 values."""
+
+    shape: str
+    literals: tuple[str | None, ...]  # per letter run of the shape: its fixed literal, or None
+    padded: tuple[bool, ...]  # per digit run: zero-padded to its width (a digit more is a typo)
+    size: int
+
+    @property
+    def free(self) -> bool:
+        return None in self.literals
+
+    def pattern(self) -> str:
+        out, letter = [], 0
+        for token in _TOKENS.findall(self.shape):
+            if token[0] == "9":
+                out.append(f"[0-9]{{{len(token)}}}")
+            elif token in "Aa":
+                literal = self.literals[letter]
+                letter += 1
+                if literal is not None:
+                    out.append(re.escape(literal))
+                else:
+                    out.append("[A-Z]+" if token == "A" else "[a-z]+")
+            else:
+                out.append(re.escape(token))
+        return "".join(out)
+
+    def example(self, value: str) -> str:
+        """The family as a reader recognizes it: ``value`` (one of its members) with every
+        digit as 0."""
+        return _DIGIT_RUNS.sub(lambda m: "0" * len(m.group()), value)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One value one step from a family: its index, the value after the step, and why."""
+
+    index: int
+    suggestion: str
+    issue: str  # in words: 'the letter "O" where a digit belongs'
+    family: Family
+    example: str  # "APP-00000"
+
+
+@dataclass
+class _Learned:
+    families: list[Family] = field(default_factory=list)  # every family, largest first
+    targets: list[Family] = field(default_factory=list)
+    outsiders: list[int] = field(default_factory=list)  # values in no family
+    literals: dict[str, list[dict[str, int]]] = field(default_factory=dict)  # shape -> per run
+
+
+def steps(
+    values: Sequence[str], joined: str, skip: set[int], config: Settings = Settings()
+) -> list[Step]:
+    """The values (not in ``skip``) one small step from a target family, in list order.
+    ``joined`` is the values joined by line breaks (values hold none)."""
+    if not config.check or not values:
+        return []
+    learned = _learn(values, joined, config)
+    if not learned.targets:
+        return []
+    finder = _Finder(learned)
+    out = []
+    for i in learned.outsiders:
+        if i in skip:
+            continue
+        found = finder.step(values[i])
+        if found is not None:
+            suggestion, issue, family = found
+            out.append(Step(i, suggestion, issue, family, family.example(suggestion)))
+    return out
+
+
+def _learn(values: Sequence[str], joined: str, config: Settings) -> _Learned:
+    n = len(values)
+    fewest = least(n, config.least)
+    shapes = _LOWER_RUNS.sub("a", _UPPER_RUNS.sub("A", joined.translate(_CLASSES))).split("\n")
+    counts = Counter(shapes)
+    common = {s for s, c in counts.items() if c >= fewest}
+    learned = _Learned()
+    members: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(shapes):
+        if s in common:
+            members[s].append(i)
+        else:
+            learned.outsiders.append(i)
+    rare: list[int] = []
+    for s in sorted(common, key=lambda s: (-counts[s], s)):
+        families, odd = _families(values, s, members[s], fewest, learned)
+        learned.families += families
+        rare += odd
+    learned.families.sort(key=lambda f: -f.size)
+    declared = [_declared(example, values, joined) for example in config.families]
+    if declared:
+        pattern = re.compile("|".join(f"(?:{f.pattern()})" for f in declared))
+        learned.outsiders = [i for i in learned.outsiders if not pattern.fullmatch(values[i])]
+    learned.outsiders = sorted(learned.outsiders + rare)
+    learned.targets = [f for f in _dominant(learned.families, n) if "9" in f.shape] + declared
+    return learned
+
+
+def _dominant(families: list[Family], n: int) -> list[Family]:
+    """The families to compare with: the largest, when a few of them hold most of the list;
+    none when it takes many (a list of names)."""
+    largest = families[:MOST_FAMILIES]
+    if sum(f.size for f in largest) < DOMINANT * n:
+        return []
+    return largest
+
+
+def _families(
+    values: Sequence[str], s: str, members: list[int], fewest: int, learned: _Learned
+) -> tuple[list[Family], list[int]]:
+    """The families of one common shape, and its members whose fixed literals are rare."""
+    text = "\n".join(map(values.__getitem__, members))
+    runs = s.count("A") + s.count("a")
+    digit_runs = sum(1 for token in _TOKENS.findall(s) if token[0] == "9")
+    digits = _DIGIT_RUNS.findall(text)
+    padded = tuple(min(digits[p::digit_runs])[:1] == "0" for p in range(digit_runs))
+    letters = _LETTER_RUNS.findall(text)
+    fixed: list[int] = []
+    per_run: list[dict[str, int]] = []
+    for p in range(runs):
+        counts = Counter(letters[p::runs])
+        common = {w: c for w, c in counts.items() if c >= fewest}
+        per_run.append(common)
+        if len(common) <= MOST_FIXED and sum(common.values()) >= FIXED_COVER * len(members):
+            fixed.append(p)
+    learned.literals[s] = per_run
+    if not fixed:
+        return [Family(s, (None,) * runs, padded, len(members))], []
+    combos = list(zip(*(letters[p::runs] for p in fixed), strict=True))
+    combo_counts = Counter(combos)
+    kept = {
+        c: k
+        for c, k in combo_counts.items()
+        if k >= fewest and all(w in per_run[p] for w, p in zip(c, fixed, strict=True))
+    }
+    families = []
+    for combo, size in kept.items():
+        literals: list[str | None] = [None] * runs
+        for p, w in zip(fixed, combo, strict=True):
+            literals[p] = w
+        families.append(Family(s, tuple(literals), padded, size))
+    rare = []
+    if len(kept) < len(combo_counts):
+        rare = [members[j] for j, c in enumerate(combos) if c not in kept]
+    return families, rare
+
+
+def _declared(example: str, values: Sequence[str], joined: str) -> Family:
+    """A family declared by an example value: its letters fixed, its digit runs padded."""
+    s = shape(example)
+    family = Family(
+        s, tuple(_LETTER_RUNS.findall(example)), (True,) * len(_DIGIT_RUNS.findall(example)), 0
+    )
+    size = len(re.findall(f"^(?:{family.pattern()})$", joined, re.MULTILINE))
+    return Family(family.shape, family.literals, family.padded, size)
+
+
+# --- steps -----------------------------------------------------------------------------------
+
+
+class _Finder:
+    """Tries the small steps on a value, each against one expression of every target family."""
+
+    def __init__(self, learned: _Learned) -> None:
+        self.targets = learned.targets
+        self.any = re.compile(
+            "|".join(f"(?P<f{k}>{f.pattern()})" for k, f in enumerate(self.targets))
+        )
+        self.separators = sorted(
+            {c for f in self.targets for c in f.shape if not c.isalnum() and c != "9"}
+        )
+        self.letters = {c for f in self.targets for w in f.literals if w for c in w}
+        self.fixed_only = any(not f.free for f in self.targets)
+        # A family with fixed literals, its letter runs as loose groups: a literal one edit
+        # from a fixed one is found by matching the rest of the value.
+        self.loose = [
+            (f, re.compile(_loose(f))) for f in self.targets if not f.free or any(f.literals)
+        ]
+
+    def family(self, candidate: str) -> Family | None:
+        m = self.any.fullmatch(candidate)
+        if m is None or m.lastgroup is None:
+            return None
+        return self.targets[int(m.lastgroup[1:])]
+
+    def step(self, value: str) -> tuple[str, str, Family] | None:
+        for candidate, issue, check in self._candidates(value):
+            family = self.family(candidate)
+            if family is not None and check(family):
+                return candidate, issue, family
+        return self._literal(value)
+
+    def _candidates(self, value: str) -> Iterator[tuple[str, str, Any]]:
+        anything = _always
+        for i, c in enumerate(value):
+            digit = _LOOKS_LIKE_DIGIT.get(c)
+            if digit is not None:
+                yield (
+                    value[:i] + digit + value[i + 1 :],
+                    f'the letter "{c}" where a digit belongs',
+                    anything,
+                )
+        for i, c in enumerate(value):
+            for letter in _LOOKS_LIKE_LETTER.get(c, ""):
+                if letter in self.letters:
+                    yield (
+                        value[:i] + letter + value[i + 1 :],
+                        f'the digit "{c}" where the letter "{letter}" belongs',
+                        anything,
+                    )
+        for case in (value.upper(), value.lower()):
+            if case != value:
+                what = "lower-case" if case == value.upper() else "upper-case"
+                yield case, f"{what} letters", anything
+        if len(value) > 1 and not value[-1].isdigit():  # a digit more: a digit run too long
+            yield value[:-1], f'a stray "{value[-1]}" at the end', anything
+        yield from self._separators(value)
+        for p, m in enumerate(_DIGIT_RUNS.finditer(value)):
+            run, start, end = m.group(), m.start(), m.end()
+            padded = _padded_run(p)
+            yield value[:start] + "0" + value[start:], "a digit too few", padded
+            yield value[:start] + _shorter(run) + value[end:], "a digit too many", padded
+
+    def _separators(self, value: str) -> Iterator[tuple[str, str, Any]]:
+        for i, c in enumerate(value):
+            if c.isalnum():
+                continue
+            joins_letters = (
+                0 < i < len(value) - 1 and value[i - 1].isalpha() and value[i + 1].isalpha()
+            )
+            if not joins_letters or self.fixed_only:
+                check = _fixed if joins_letters else _always
+                yield value[:i] + value[i + 1 :], f'an extra "{c}"', check
+            for s in self.separators:
+                if s != c:
+                    yield value[:i] + s + value[i + 1 :], f'"{c}" where "{s}" belongs', _always
+        for i in range(1, len(value)):
+            a, b = value[i - 1], value[i]
+            if not (a.isalnum() and b.isalnum()):
+                continue
+            if a.isdigit() != b.isdigit():
+                check = _always
+            elif a.isalpha() and b.isalpha() and self.fixed_only:
+                check = _fixed
+            else:
+                continue
+            for s in self.separators:
+                yield value[:i] + s + value[i:], f'a missing "{s}"', check
+
+    def _literal(self, value: str) -> tuple[str, str, Family] | None:
+        """A fixed literal with one letter doubled, dropped, swapped or changed."""
+        from reconciler.hygiene.variants import one_edit
+
+        for family, loose in self.loose:
+            m = loose.fullmatch(value)
+            if m is None:
+                continue
+            wrong = [
+                (k, m.group(k + 1), w)
+                for k, w in enumerate(family.literals)
+                if w is not None and m.group(k + 1) != w
+            ]
+            if len(wrong) != 1:
+                continue
+            k, got, want = wrong[0]
+            if not (one_edit(got, want) or got.upper() == want.upper()):
+                continue
+            start, end = m.span(k + 1)
+            return value[:start] + want + value[end:], _edit(got, want), family
+        return None
+
+
+def _always(family: Family) -> bool:
+    return True
+
+
+def _fixed(family: Family) -> bool:
+    return not family.free
+
+
+def _padded_run(p: int) -> Any:
+    return lambda family: p < len(family.padded) and family.padded[p]
+
+
+def _shorter(run: str) -> str:
+    """A digit run one digit shorter: without a leading zero, else one of a doubled digit,
+    else without its last digit."""
+    if run[0] == "0":
+        return run[1:]
+    for i in range(1, len(run)):
+        if run[i] == run[i - 1]:
+            return run[:i] + run[i + 1 :]
+    return run[:-1]
+
+
+def _loose(family: Family) -> str:
+    """The family's expression with each letter run a group of any letters."""
+    out = []
+    for token in _TOKENS.findall(family.shape):
+        if token[0] == "9":
+            out.append(f"[0-9]{{{len(token)}}}")
+        elif token in "Aa":
+            out.append("([A-Za-z]+)")
+        else:
+            out.append(re.escape(token))
+    return "".join(out)
+
+
+def _edit(got: str, want: str) -> str:
+    """How a literal differs from the fixed one, in words."""
+    if len(got) == len(want) + 1:
+        i = next((k for k in range(len(want)) if got[k] != want[k]), len(want))
+        if (i > 0 and got[i] == got[i - 1]) or (i + 1 < len(got) and got[i] == got[i + 1]):
+            return f'a doubled letter ("{got}" for "{want}")'
+        return f'an extra letter ("{got}" for "{want}")'
+    if len(got) + 1 == len(want):
+        return f'a dropped letter ("{got}" for "{want}")'
+    if sorted(got) == sorted(want) and got != want and got.upper() != want.upper():
+        return f'swapped letters ("{got}" for "{want}")'
+    return f'a changed letter ("{got}" for "{want}")'
