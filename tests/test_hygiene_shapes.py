@@ -311,3 +311,37 @@ def test_validate_reports_each_typo_at_its_csv_row_and_yaml_line(tmp_path: Path)
     } | {("policies/apps.yaml", 13, "svc-billing-003")}
     assert {p["severity"] for p in problems} == {"warning"}
     assert all(p["message"].startswith("hygiene: ") for p in problems)
+
+
+def _apps_directory(tmp_path: Path, config: str) -> Path:
+    values, _ = planted("APP")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "apps.csv").write_text("app_id\n" + "".join(v + "\n" for v in values))
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "apps.yaml").write_text(POLICY)
+    (tmp_path / "reconciler.yaml").write_text(config)
+    return tmp_path
+
+
+def test_settings_in_reconciler_yaml(tmp_path: Path) -> None:
+    config = "hygiene:\n  app_id:\n    shapes: {families: [APP-0000, app-00000], minFamily: 3}\n"
+    code, out, _ = run("validate", ".", "--format", "json", cwd=_apps_directory(tmp_path, config))
+    assert code == 0
+    flagged = {p["suggestion"] for p in json.loads(out)["problems"] if p["file"] == "data/apps.csv"}
+    assert "APP-00048" not in flagged and "APP-00057" not in flagged  # declared families
+    assert "APP-00042" in flagged
+
+
+def test_shapes_off_for_one_key(tmp_path: Path) -> None:
+    config = "hygiene:\n  app_id: {shapes: {check: false}}\n"
+    code, out, _ = run("validate", ".", "--format", "json", cwd=_apps_directory(tmp_path, config))
+    assert code == 0
+    rules = [(p["file"], p["rule"]) for p in json.loads(out)["problems"]]
+    assert rules == [("policies/apps.yaml", "hygiene/shape")]  # the service key still has it
+
+
+def test_a_bad_setting_is_an_error_at_its_line(tmp_path: Path) -> None:
+    config = "hygiene:\n  app_id:\n    shapes: {minFamily: 1}\n"
+    code, out, _ = run("validate", ".", cwd=_apps_directory(tmp_path, config))
+    assert code == 1
+    assert "reconciler.yaml:3:25: hygiene.app_id.shapes.minFamily: must be 2 or more" in out
