@@ -3,12 +3,17 @@
 Each figure is the median of 5 cold processes (a fresh interpreter each time). In each process,
 the baseline is ``sources.read_values`` of the CSV (what validate does to get the values), then
 the check is timed from ``import reconciler.hygiene`` to its findings, so lazy imports and
-first-use costs count. Two lists:
+first-use costs count. Four lists:
 - ``ids``: sequential application IDs (APP-000001...), the common case, with the house style
   ``{case: upper, separator: "-"}``; it must produce no finding;
 - ``names``: ServiceNow-style names built from a small vocabulary (``payments-api-eu-0042``),
   with 100 seeded defects (variants, typos, stray characters): the near-duplicate search has
-  work to do.
+  work to do;
+- ``typos``: application IDs (APP-00000) with 20 typos that have no twin (``APP-O1700``,
+  ``APP-1800``, ``APPP-02100``...): 20 shape findings;
+- ``worst``: the worst case of the shape check: a fifth of the list (the most a list with a
+  dominant shape can hold) outside every family, each value near the family's shape but two
+  steps from it, in hundreds of rare shapes: every small step is tried on each, and none fits.
 Target: the check under 1 s on 100,000 values.
 
     python benchmarks/hygiene.py [--values N] [--runs N]
@@ -73,6 +78,39 @@ def names(n: int, seed: int = 7) -> list[str]:
     return values
 
 
+TYPOS = (  # noqa: SIM905
+    "APP-O1700 APP-1800 APPP-02100 APP-I2200 AP-02300 PAP-02400 APQ-02500 APP02600 APP--02700 "
+    "APP_02800 app-02900 APP-03000x APP-031000 APP-0S320 APP-0B330 APP-0Z340 APP-0l350 "
+    "APP.03600 APPA-03700 APP-0380"
+).split()
+
+
+def typos(n: int) -> list[str]:
+    fixed = {_fixed(t) for t in TYPOS}
+    clean = (f"APP-{i:05d}" for i in range(n - len(TYPOS) + len(fixed)))
+    return [v for v in clean if v not in fixed] + TYPOS
+
+
+def _fixed(typo: str) -> str:
+    """The ID a typo of ``TYPOS`` was meant to be (left out of the clean list: no twin)."""
+    digits = "".join(c for c in typo.translate(str.maketrans("OISBZl", "015821")) if c.isdigit())
+    return f"APP-{int(digits[-5:]) if len(digits) > 5 else int(digits):05d}"
+
+
+def worst(n: int, seed: int = 11) -> list[str]:
+    rng = random.Random(seed)
+    outside = n // 5
+    values = {f"APP-{i:05d}": None for i in range(n - outside)}
+    while len(values) < n:
+        chars = list(f"{rng.randrange(100_000):05d}")
+        chars[rng.randrange(5)] = rng.choice("OISBZosz")
+        chars.insert(rng.randrange(6), rng.choice("!#$%&*+/:;=?@~^"))
+        values.setdefault("APP-" + "".join(chars), None)
+    out = list(values)
+    rng.shuffle(out)
+    return out
+
+
 def write_csv(path: Path, values: list[str]) -> None:
     rows = "".join(f"{i:032x},{v},Application {i},Retail\n" for i, v in enumerate(values))
     path.write_text("sys_id,app_id,name,business_unit\n" + rows)
@@ -101,7 +139,12 @@ def main() -> int:
     worst = 0.0
     print(f"{args.values:,} values, median of {args.runs} cold processes")
     with tempfile.TemporaryDirectory() as tmp:
-        cases = [("ids", ids(args.values), ["upper", "-"]), ("names", names(args.values), [])]
+        cases = [
+            ("ids", ids(args.values), ["upper", "-"]),
+            ("names", names(args.values), []),
+            ("typos", typos(args.values), []),
+            ("worst", worst(args.values), []),
+        ]
         for label, values, style in cases:
             path = Path(tmp) / f"{label}.csv"
             write_csv(path, values)

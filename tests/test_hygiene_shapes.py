@@ -267,7 +267,7 @@ def one_family(draw: st.DrawFn) -> list[str]:
     return [f"{prefix}{separator}{form.format(n)}{suffix}" for n in sorted(numbers)]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(one_family(), st.randoms(use_true_random=False))
 def test_a_list_drawn_from_one_family_has_no_shape_finding(
     values: list[str], rng: random.Random

@@ -28,10 +28,11 @@ expression that matches every target family.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import string
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,7 @@ ENOUGH = 25  # ...as is one held by this many values
 FEWEST = 3  # ...but never fewer (in a short list)
 MOST_FIXED = 5  # a letter run filled by more literals than this is free (words, not a prefix)
 FIXED_COVER = 0.9  # ...as is one whose common literals fill less than this share of the shape
+SAMPLE = 1000  # values of a shape that show whether its letter runs are fixed (most are)
 
 _CLASSES = str.maketrans(
     string.digits + string.ascii_uppercase + string.ascii_lowercase,
@@ -102,21 +104,20 @@ class Family:
     def free(self) -> bool:
         return None in self.literals
 
-    def pattern(self) -> str:
+    def parts(self) -> list[str]:
+        """An expression per part of the shape (digit run, letter run, other character)."""
         out, letter = [], 0
         for token in _TOKENS.findall(self.shape):
-            if token[0] == "9":
-                out.append(f"[0-9]{{{len(token)}}}")
-            elif token in "Aa":
+            if token in ("A", "a"):
                 literal = self.literals[letter]
                 letter += 1
-                if literal is not None:
-                    out.append(re.escape(literal))
-                else:
-                    out.append("[A-Z]+" if token == "A" else "[a-z]+")
+                out.append(_strict(token) if literal is None else re.escape(literal))
             else:
-                out.append(re.escape(token))
-        return "".join(out)
+                out.append(_strict(token))
+        return out
+
+    def pattern(self) -> str:
+        return "".join(self.parts())
 
     def example(self, value: str) -> str:
         """The family as a reader recognizes it: ``value`` (one of its members) with every
@@ -137,10 +138,9 @@ class Step:
 
 @dataclass
 class _Learned:
-    families: list[Family] = field(default_factory=list)  # every family, largest first
+    families: list[Family] = field(default_factory=list)  # the families of the largest shapes
     targets: list[Family] = field(default_factory=list)
     outsiders: list[int] = field(default_factory=list)  # values in no family
-    literals: dict[str, list[dict[str, int]]] = field(default_factory=dict)  # shape -> per run
 
 
 def steps(
@@ -153,10 +153,11 @@ def steps(
     learned = _learn(values, joined, config)
     if not learned.targets:
         return []
-    finder = _Finder(learned)
+    finder = _Finder(learned.targets)
+    near = finder.screen.fullmatch
     out = []
     for i in learned.outsiders:
-        if i in skip:
+        if i in skip or near(values[i]) is None:
             continue
         found = finder.step(values[i])
         if found is not None:
@@ -166,83 +167,159 @@ def steps(
 
 
 def _learn(values: Sequence[str], joined: str, config: Settings) -> _Learned:
+    """The families of the list's largest shapes, and the values in no family: in passes over
+    the joined values (and over each large shape's values), never value by value."""
     n = len(values)
     fewest = least(n, config.least)
-    shapes = _LOWER_RUNS.sub("a", _UPPER_RUNS.sub("A", joined.translate(_CLASSES))).split("\n")
-    counts = Counter(shapes)
+    # Each value's characters as classes (APP-00042: AAA-99999), counted; then each distinct
+    # class string (few) collapsed to its shape (A-99999).
+    classes = joined.translate(_CLASSES).split("\n")
+    class_counts = Counter(classes)
+    distinct = "\n".join(class_counts)
+    collapsed = _LOWER_RUNS.sub("a", _UPPER_RUNS.sub("A", distinct)).split("\n")
+    shape_of = dict(zip(class_counts, collapsed, strict=True))
+    counts: Counter[str] = Counter()
+    for c, k in class_counts.items():
+        counts[shape_of[c]] += k
     common = {s for s, c in counts.items() if c >= fewest}
+    largest = sorted(common, key=lambda s: (-counts[s], s))[:MOST_FAMILIES]
+    dominant = sum(counts[s] for s in largest) >= DOMINANT * n
+    declared = [_declared(example, joined) for example in config.families]
     learned = _Learned()
-    members: dict[str, list[int]] = defaultdict(list)
-    for i, s in enumerate(shapes):
-        if s in common:
-            members[s].append(i)
-        else:
-            learned.outsiders.append(i)
-    rare: list[int] = []
-    for s in sorted(common, key=lambda s: (-counts[s], s)):
-        families, odd = _families(values, s, members[s], fewest, learned)
-        learned.families += families
-        rare += odd
-    learned.families.sort(key=lambda f: -f.size)
-    declared = [_declared(example, values, joined) for example in config.families]
+    if not dominant and not declared:
+        return learned  # a list of names, or of many kinds of IDs: nothing to compare with
+    rare_classes = {c for c, s in shape_of.items() if s not in common}
+    outsiders = list(itertools.compress(range(n), map(rare_classes.__contains__, classes)))
+    if dominant:
+        rank = {s: k for k, s in enumerate(largest)}
+        of_class = {c: rank.get(s, -1) for c, s in shape_of.items()}
+        ranks = list(map(of_class.__getitem__, classes))
+        for k, s in enumerate(largest):
+            in_shape = list(map(k.__eq__, ranks))
+            families, rare = _families(values, in_shape, s, counts[s], fewest)
+            learned.families += families
+            outsiders += rare
     if declared:
         pattern = re.compile("|".join(f"(?:{f.pattern()})" for f in declared))
-        learned.outsiders = [i for i in learned.outsiders if not pattern.fullmatch(values[i])]
-    learned.outsiders = sorted(learned.outsiders + rare)
-    learned.targets = [f for f in _dominant(learned.families, n) if "9" in f.shape] + declared
+        outsiders = [i for i in outsiders if not pattern.fullmatch(values[i])]
+    learned.outsiders = sorted(outsiders)
+    learned.families.sort(key=lambda f: -f.size)
+    learned.targets = [f for f in learned.families if "9" in f.shape] + declared
     return learned
 
 
-def _dominant(families: list[Family], n: int) -> list[Family]:
-    """The families to compare with: the largest, when a few of them hold most of the list;
-    none when it takes many (a list of names)."""
-    largest = families[:MOST_FAMILIES]
-    if sum(f.size for f in largest) < DOMINANT * n:
-        return []
-    return largest
-
-
 def _families(
-    values: Sequence[str], s: str, members: list[int], fewest: int, learned: _Learned
+    values: Sequence[str], in_shape: list[bool], s: str, size: int, fewest: int
 ) -> tuple[list[Family], list[int]]:
-    """The families of one common shape, and its members whose fixed literals are rare."""
-    text = "\n".join(map(values.__getitem__, members))
-    runs = s.count("A") + s.count("a")
-    digit_runs = sum(1 for token in _TOKENS.findall(s) if token[0] == "9")
-    digits = _DIGIT_RUNS.findall(text)
-    padded = tuple(min(digits[p::digit_runs])[:1] == "0" for p in range(digit_runs))
+    """The families of one large shape (the values ``in_shape``), and the indices of its values
+    whose fixed literals are rare (``APPP`` among ``APP``)."""
+    text = "\n".join(itertools.compress(values, in_shape))
+    tokens = _TOKENS.findall(s)
+    padded = tuple(_padded(tokens, k, text) for k, token in enumerate(tokens) if token[0] == "9")
+    runs = sum(1 for token in tokens if token in ("A", "a"))
+    if not runs:
+        return [Family(s, (), padded, size)], []
+    quick = _one_literal(values, text, tokens, size, fewest, padded)
+    if quick is not None:
+        return quick
     letters = _LETTER_RUNS.findall(text)
     fixed: list[int] = []
     per_run: list[dict[str, int]] = []
     for p in range(runs):
-        counts = Counter(letters[p::runs])
+        counts = Counter(letters[p::runs] if runs > 1 else letters)
         common = {w: c for w, c in counts.items() if c >= fewest}
         per_run.append(common)
-        if len(common) <= MOST_FIXED and sum(common.values()) >= FIXED_COVER * len(members):
+        if len(common) <= MOST_FIXED and sum(common.values()) >= FIXED_COVER * size:
             fixed.append(p)
-    learned.literals[s] = per_run
     if not fixed:
-        return [Family(s, (None,) * runs, padded, len(members))], []
-    combos = list(zip(*(letters[p::runs] for p in fixed), strict=True))
-    combo_counts = Counter(combos)
+        return [Family(s, (None,) * runs, padded, size)], []
+    # The fixed literals of each value (one tuple each), unless the shape has one letter run
+    # (APP-00042, the common case): then its literals, as they are.
+    combos = letters if runs == 1 else list(zip(*(letters[p::runs] for p in fixed), strict=True))
+    combo_counts = counts if runs == 1 else Counter(combos)
     kept = {
-        c: k
-        for c, k in combo_counts.items()
-        if k >= fewest and all(w in per_run[p] for w, p in zip(c, fixed, strict=True))
+        combo: k
+        for combo, k in combo_counts.items()
+        if k >= fewest and all(w in per_run[p] for w, p in zip(_tuple(combo), fixed, strict=True))
     }
     families = []
-    for combo, size in kept.items():
+    for combo, k in kept.items():
         literals: list[str | None] = [None] * runs
-        for p, w in zip(fixed, combo, strict=True):
+        for p, w in zip(fixed, _tuple(combo), strict=True):
             literals[p] = w
-        families.append(Family(s, tuple(literals), padded, size))
-    rare = []
+        families.append(Family(s, tuple(literals), padded, k))
+    rare: list[int] = []
     if len(kept) < len(combo_counts):
-        rare = [members[j] for j, c in enumerate(combos) if c not in kept]
+        odd = set(combo_counts) - set(kept)
+        members = itertools.compress(range(len(in_shape)), in_shape)
+        rare = list(itertools.compress(members, map(odd.__contains__, combos)))
     return families, rare
 
 
-def _declared(example: str, values: Sequence[str], joined: str) -> Family:
+def _one_literal(
+    values: Sequence[str],
+    text: str,
+    tokens: list[str],
+    size: int,
+    fewest: int,
+    padded: tuple[bool, ...],
+) -> tuple[list[Family], list[int]] | None:
+    """The common case in a few scans, never value by value: when the first values of a shape
+    agree on each letter run (APP-00042, APP-00043...), the values that differ from them are
+    found by one expression. None when they do not agree, or many values differ."""
+    head = "\n".join(text.split("\n", SAMPLE)[:SAMPLE])
+    letters = _LETTER_RUNS.findall(head)
+    runs = sum(1 for token in tokens if token in ("A", "a"))
+    literals = letters[:runs]
+    if letters != literals * (len(letters) // runs):
+        return None
+    parts = [_strict(token) for token in tokens]
+    options = []
+    at = [k for k, token in enumerate(tokens) if token in ("A", "a")]
+    for literal, k in zip(literals, at, strict=True):
+        other = "(?![A-Z])" if tokens[k] == "A" else "(?![a-z])"
+        options.append(
+            "".join(parts[:k])
+            + f"(?!{re.escape(literal)}{other}){parts[k]}"
+            + "".join(parts[k + 1 :])
+        )
+    differ = re.findall("^(?:" + "|".join(options) + ")$", text, re.MULTILINE)
+    if len(differ) > (1 - FIXED_COVER) * size:
+        return None
+    combos = Counter(zip(*[iter(_LETTER_RUNS.findall("\n".join(differ)))] * runs, strict=True))
+    families = [Family("".join(tokens), tuple(literals), padded, size - len(differ))]
+    families += [
+        Family("".join(tokens), combo, padded, k) for combo, k in combos.items() if k >= fewest
+    ]
+    odd = {v for v in differ if combos[tuple(_LETTER_RUNS.findall(v))] < fewest}
+    if not odd:
+        return families, []
+    return families, list(itertools.compress(range(len(values)), map(odd.__contains__, values)))
+
+
+def _tuple(combo: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (combo,) if isinstance(combo, str) else combo
+
+
+def _padded(tokens: list[str], k: int, text: str) -> bool:
+    """Whether some value of the shape has a leading zero in digit run ``k``: the run is
+    zero-padded to its width, so one digit more or less is a typo, not a larger number."""
+    parts = [_strict(t) for t in tokens]
+    parts[k] = f"0[0-9]{{{len(tokens[k]) - 1}}}"
+    return re.search("^" + "".join(parts) + "$", text, re.MULTILINE) is not None
+
+
+def _strict(token: str) -> str:
+    if token[0] == "9":
+        return f"[0-9]{{{len(token)}}}"
+    if token == "A":
+        return "[A-Z]+"
+    if token == "a":
+        return "[a-z]+"
+    return re.escape(token)
+
+
+def _declared(example: str, joined: str) -> Family:
     """A family declared by an example value: its letters fixed, its digit runs padded."""
     s = shape(example)
     family = Family(
@@ -258,8 +335,11 @@ def _declared(example: str, values: Sequence[str], joined: str) -> Family:
 class _Finder:
     """Tries the small steps on a value, each against one expression of every target family."""
 
-    def __init__(self, learned: _Learned) -> None:
-        self.targets = learned.targets
+    def __init__(self, targets: list[Family]) -> None:
+        self.targets = targets
+        # A value no step can bring into a family fails this one expression, and is not
+        # looked at one step at a time (most values outside the families, in a messy list).
+        self.screen = re.compile("|".join(_one_step(f) for f in targets))
         self.any = re.compile(
             "|".join(f"(?P<f{k}>{f.pattern()})" for k, f in enumerate(self.targets))
         )
@@ -391,16 +471,51 @@ def _shorter(run: str) -> str:
 
 
 def _loose(family: Family) -> str:
-    """The family's expression with each letter run a group of any letters."""
-    out = []
+    """The family's expression with each letter run a group, of any letters where fixed."""
+    out, letter = [], 0
+    for token in _TOKENS.findall(family.shape):
+        if token in ("A", "a"):
+            fixed = family.literals[letter] is not None
+            out.append("([A-Za-z]+)" if fixed else f"({_strict(token)})")
+            letter += 1
+        else:
+            out.append(_strict(token))
+    return "".join(out)
+
+
+_NOT_ALNUM = "[^A-Za-z0-9]"
+
+
+def _one_step(family: Family) -> str:
+    """An expression that every value one step from the family matches (and a few more): the
+    family's, in any case, with a character added at the end or between two parts, or with one
+    part loosened: a digit run one digit shorter or longer or with look-alike letters, a fixed
+    literal one character off, a separator missing or another."""
+    parts: list[str] = []
+    letter = 0
     for token in _TOKENS.findall(family.shape):
         if token[0] == "9":
-            out.append(f"[0-9]{{{len(token)}}}")
-        elif token in "Aa":
-            out.append("([A-Za-z]+)")
+            n = len(token)
+            loose = f"[0-9OoIlSsBZz]{{{n - 1},{n + 1}}}|[0-9]+{_NOT_ALNUM}[0-9]+"
+        elif token in ("A", "a"):
+            literal = family.literals[letter]
+            letter += 1
+            if literal is None:
+                loose = _strict(token)
+            else:
+                n = len(literal)
+                loose = f"[A-Za-z0-9]{{{max(n - 1, 0)},{n + 1}}}|[A-Za-z]+{_NOT_ALNUM}[A-Za-z]+"
         else:
-            out.append(re.escape(token))
-    return "".join(out)
+            loose = f"{_NOT_ALNUM}?"
+        parts.append(f"(?:{loose})")
+    strict = family.parts()
+    whole = "".join(strict)
+    options = [f"(?i:{whole})", f"{whole}."]
+    for k in range(len(strict)):
+        options.append("".join(strict[:k]) + parts[k] + "".join(strict[k + 1 :]))
+    for k in range(len(strict) + 1):
+        options.append("".join(strict[:k]) + _NOT_ALNUM + "".join(strict[k:]))
+    return "|".join(f"(?:{option})" for option in options)
 
 
 def _edit(got: str, want: str) -> str:
