@@ -12,8 +12,9 @@ checks cannot see it. Its *shape* gives it away.
   with the letters it keeps fixed: a letter run that a few literals fill (``APP``; ``CI`` or
   ``APM``) is fixed, one that many words fill (``payments``, ``billing``...) is free. Each fixed
   literal makes a family of its own (``CI0000000`` and ``APM0000000``).
-- **Targets**: the ID families (shapes with a digit run) among the few largest families that
-  together hold most of the list (``DOMINANT``), and the families a user declares. A list that
+- **Targets**: the ID families (shapes with a digit run) that hold 3% of the list, among the
+  few largest shapes that together hold most of it (``DOMINANT``), and the families a user
+  declares. A list that
   no few families hold (team or product names) has no targets, and no shape findings.
 - **Findings**: a value in no family that one small step brings into a target family: a
   look-alike letter for a digit (or a digit for a letter of a fixed prefix), a zero-padded digit
@@ -204,7 +205,9 @@ def _learn(values: Sequence[str], joined: str, config: Settings) -> _Learned:
         outsiders = [i for i in outsiders if not pattern.fullmatch(values[i])]
     learned.outsiders = sorted(outsiders)
     learned.families.sort(key=lambda f: -f.size)
-    learned.targets = [f for f in learned.families if "9" in f.shape] + declared
+    learned.targets = [
+        f for f in learned.families if "9" in f.shape and f.size >= SHARE * n
+    ] + declared
     return learned
 
 
@@ -219,7 +222,7 @@ def _families(
     runs = sum(1 for token in tokens if token in ("A", "a"))
     if not runs:
         return [Family(s, (), padded, size)], []
-    quick = _one_literal(values, text, tokens, size, fewest, padded)
+    quick = _from_sample(values, text, tokens, size, fewest, padded)
     if quick is not None:
         return quick
     letters = _LETTER_RUNS.findall(text)
@@ -256,7 +259,7 @@ def _families(
     return families, rare
 
 
-def _one_literal(
+def _from_sample(
     values: Sequence[str],
     text: str,
     tokens: list[str],
@@ -264,36 +267,66 @@ def _one_literal(
     fewest: int,
     padded: tuple[bool, ...],
 ) -> tuple[list[Family], list[int]] | None:
-    """The common case in a few scans, never value by value: when the first values of a shape
-    agree on each letter run (APP-00042, APP-00043...), the values that differ from them are
-    found by one expression. None when they do not agree, or many values differ."""
+    """The families of a shape in a few scans of its values, never value by value (the common
+    case). The first values tell the letter runs apart: one filled by many words is free, one
+    filled by a few literals (APP; FIN, HR, OPS) is fixed. With one literal, one expression finds
+    the values that hold others; with a few, one more scan counts each value's literals.
+    None when the first values do not tell, or many values differ from them."""
+    shape_ = "".join(tokens)
+    runs = sum(1 for token in tokens if token in ("A", "a"))
+    at = [k for k, token in enumerate(tokens) if token in ("A", "a")]
     head = "\n".join(text.split("\n", SAMPLE)[:SAMPLE])
     letters = _LETTER_RUNS.findall(head)
-    runs = sum(1 for token in tokens if token in ("A", "a"))
-    literals = letters[:runs]
-    if letters != literals * (len(letters) // runs):
+    seen = [sorted(set(letters[p::runs])) for p in range(runs)]
+    fixed = [p for p in range(runs) if len(seen[p]) <= MOST_FIXED]
+    if not fixed:
+        return [Family(shape_, (None,) * runs, padded, size)], []
+    combos = list(itertools.product(*(seen[p] for p in fixed)))
+    if len(combos) > MOST_FIXED:
         return None
     parts = [_strict(token) for token in tokens]
-    options = []
-    at = [k for k, token in enumerate(tokens) if token in ("A", "a")]
-    for literal, k in zip(literals, at, strict=True):
-        other = "(?![A-Z])" if tokens[k] == "A" else "(?![a-z])"
-        options.append(
-            "".join(parts[:k])
-            + f"(?!{re.escape(literal)}{other}){parts[k]}"
-            + "".join(parts[k + 1 :])
+
+    def expression(replace: dict[int, str]) -> re.Pattern[str]:
+        return re.compile(
+            "^" + "".join(replace.get(k, part) for k, part in enumerate(parts)) + "$",
+            re.MULTILINE,
         )
-    differ = re.findall("^(?:" + "|".join(options) + ")$", text, re.MULTILINE)
-    if len(differ) > (1 - FIXED_COVER) * size:
-        return None
-    combos = Counter(zip(*[iter(_LETTER_RUNS.findall("\n".join(differ)))] * runs, strict=True))
-    families = [Family("".join(tokens), tuple(literals), padded, size - len(differ))]
-    families += [
-        Family("".join(tokens), combo, padded, k) for combo, k in combos.items() if k >= fewest
-    ]
-    odd = {v for v in differ if combos[tuple(_LETTER_RUNS.findall(v))] < fewest}
-    if not odd:
+
+    # Each value's fixed literals: the literal itself when the shape has one fixed run.
+    single = len(fixed) == 1
+    keys: list[str] | list[tuple[str, ...]]
+    if len(combos) > 1:  # FIN, HR, OPS...: every value's fixed literals, counted
+        keys = expression({at[p]: f"({parts[at[p]]})" for p in fixed}).findall(text)
+        counts: Counter[str | tuple[str, ...]] = Counter(keys)
+        lines = text.split("\n")
+    else:  # APP: only the values with other literals, found by one expression
+        options = []
+        for p in fixed:
+            k = at[p]
+            other = "(?![A-Z])" if tokens[k] == "A" else "(?![a-z])"
+            literal = re.escape(seen[p][0])
+            options.append(expression({k: f"(?!{literal}{other}){parts[k]}"}).pattern[1:-1])
+        lines = re.findall("^(?:" + "|".join(options) + ")$", text, re.MULTILINE)
+        if len(lines) > (1 - FIXED_COVER) * size:
+            return None
+        letters = _LETTER_RUNS.findall("\n".join(lines))
+        rows = [tuple(letters[j * runs + p] for p in fixed) for j in range(len(lines))]
+        keys = [row[0] for row in rows] if single else rows
+        counts = Counter(keys)
+        counts[combos[0][0] if single else combos[0]] = size - len(lines)
+    families = []
+    for combo, n in counts.items():
+        if n >= fewest:
+            literals: list[str | None] = [None] * runs
+            for p, w in zip(fixed, _tuple(combo), strict=True):
+                literals[p] = w
+            families.append(Family(shape_, tuple(literals), padded, n))
+    if sum(f.size for f in families) < FIXED_COVER * size:
+        return None  # the literals are not few after all: the exact count tells fixed from free
+    rare = {combo for combo, n in counts.items() if n < fewest}
+    if not rare:
         return families, []
+    odd = set(itertools.compress(lines, map(rare.__contains__, keys)))
     return families, list(itertools.compress(range(len(values)), map(odd.__contains__, values)))
 
 
