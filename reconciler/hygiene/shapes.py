@@ -6,25 +6,25 @@ checks cannot see it. Its *shape* gives it away.
 
 - **Shape**: a value with every digit as ``9``, every run of upper-case letters as one ``A``, of
   lower-case letters as one ``a``, every other character kept: ``APP-00042`` is ``A-99999``,
-  ``svc-payments-042`` is ``a-a-999``. Computed for the whole list in two passes over its
-  joined text.
+  ``svc-payments-042`` is ``a-a-999``.
 - **Family**: a shape held by at least ``least`` values (3% of the list, at most 25, at least 3),
   with the letters it keeps fixed: a letter run that a few literals fill (``APP``; ``CI`` or
-  ``APM``) is fixed, one that many words fill (``payments``, ``billing``...) is free. Each fixed
-  literal makes a family of its own (``CI0000000`` and ``APM0000000``).
+  ``APM``) is fixed, one that many words fill (``payments``, ``billing``...) is free. Each
+  combination of fixed literals makes a family of its own (``CI0000000``, ``APM0000000``).
 - **Targets**: the ID families (shapes with a digit run) that hold 3% of the list, among the
   few largest shapes that together hold most of it (``DOMINANT``), and the families a user
-  declares. A list that
-  no few families hold (team or product names) has no targets, and no shape findings.
+  declares. A list that no few shapes hold (team or product names) has no targets, and no shape
+  findings.
 - **Findings**: a value in no family that one small step brings into a target family: a
-  look-alike letter for a digit (or a digit for a letter of a fixed prefix), a zero-padded digit
-  run one digit short or long, one letter doubled, dropped, swapped or changed in a fixed
+  look-alike letter for a digit (or a digit for a letter of a fixed literal), a zero-padded
+  digit run one digit short or long, one letter doubled, dropped, swapped or changed in a fixed
   literal, a separator missing, extra or different, the other letter case, a stray trailing
   character. The suggestion is the value after that step.
 
-Linear: the shapes are counted in passes over the joined list; only the values in no family
-(few, or the list has no dominant shape) are looked at one by one, each against one regular
-expression that matches every target family.
+Linear, and never value by value where it can be helped: the shapes are counted in passes over
+the joined list, the literals of the largest shapes in one or two scans of their values
+(``_from_sample``), and a value in no family is tried step by step only when one expression of
+every target's one-step neighbours matches it (``_one_step``).
 """
 
 from __future__ import annotations
