@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from reconciler.hygiene import variants as hygiene
 from reconciler.hygiene.shapes import Settings as ShapeSettings
 from reconciler.hygiene.variants import Style
 from tests.helpers.cli import run
+from tests.helpers.sandbox import SandboxOrg
 
 # (typo, suggestion) per family; no typo has a twin in its list (the clean values use other
 # numbers), so no other rule can see it.
@@ -345,3 +347,89 @@ def test_a_bad_setting_is_an_error_at_its_line(tmp_path: Path) -> None:
     code, out, _ = run("validate", ".", cwd=_apps_directory(tmp_path, config))
     assert code == 1
     assert "reconciler.yaml:3:25: hygiene.app_id.shapes.minFamily: must be 2 or more" in out
+
+
+# --- the trial of the issue, plans, and the docs -----------------------------------------------
+
+
+def test_twenty_typos_in_twenty_thousand_ids_are_all_found() -> None:
+    typos = {
+        "APP-O1700": "APP-01700",
+        "APP-1800": "APP-01800",
+        "APPP-02100": "APP-02100",
+        "APP-I2200": "APP-12200",
+        "AP-02300": "APP-02300",
+        "PAP-02400": "APP-02400",
+        "APQ-02500": "APP-02500",
+        "APP02600": "APP-02600",
+        "APP--02700": "APP-02700",
+        "APP_02800": "APP-02800",
+        "app-02900": "APP-02900",
+        "APP-03000x": "APP-03000",
+        "APP-003100": "APP-03100",
+        "APP-0S320": "APP-05320",
+        "APP-0B330": "APP-08330",
+        "APP-0Z340": "APP-02340",
+        "APP-0l350": "APP-01350",
+        "APP.03600": "APP-03600",
+        "APPA-03700": "APP-03700",
+        "APP-0380": "APP-00380",
+    }
+    clean = [f"APP-{n:05d}" for n in range(20_000) if f"APP-{n:05d}" not in typos.values()]
+    values = clean + list(typos)
+    assert {values[i]: s for i, s in found(values).items()} == typos
+
+
+def _planted_examples(root: Path) -> Path:
+    """examples/ with three typos planted in its ServiceNow export (the docs' run)."""
+    examples = root / "examples"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "examples", examples)
+    csv_file = examples / "data" / "servicenow-apps.csv"
+    lines = csv_file.read_text().splitlines(keepends=True)
+    for number, (old, new) in {4: ("APP-00047", "APP-O0047"), 5: ("APP-00057", "APP-0057")}.items():
+        lines[number - 1] = lines[number - 1].replace(old, new)
+    lines[41] = lines[41].replace(",APP-00722,", ",APPP-00722,")
+    csv_file.write_text("".join(lines))
+    return root
+
+
+def test_the_docs_show_real_output(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    docs = (root / "docs" / "format.md").read_text()
+    readme = (root / "README.md").read_text()
+    work = _planted_examples(tmp_path)
+    code, out, _ = run("validate", "examples", cwd=work)
+    assert code == 0 and out.count("probably a typo") == 3
+    assert f"$ reconciler validate examples\n{out}```" in docs
+    assert f"$ reconciler validate examples\n{out}```" in readme
+    args = ("fix-values", "examples/data/servicenow-apps.csv", "--column", "app_id")
+    _, out, _ = run(*args, cwd=work)
+    assert f"$ reconciler {' '.join(args[:4])}\n{out}```" in docs
+
+
+def test_a_plan_shows_the_shape_typos_it_adds_first(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    flags = ["--api", sandbox_org.base_url, "--org", sandbox_org.org]
+    env = {"INFRACOST_SERVICE_TOKEN": sandbox_org.token}
+    work = _apps_directory(tmp_path, "org: acme\n")
+    apps = work / "data" / "apps.csv"
+    apps.write_text("app_id\n" + "".join(f"{v}\n" for v in CLEAN["APP"]))
+    (work / "policies" / "apps.yaml").write_text(
+        POLICY.replace("svc-billing-O03", "svc-billing-003")
+    )
+    code, _, err = run("apply", ".", *flags, "--auto-approve", cwd=work, env=env)
+    assert code == 0, err
+    with apps.open("a") as fh:
+        fh.write("APP-O0042\n")
+    code, out, _ = run("plan", ".", *flags, "--format", "json", cwd=work, env=env)
+    assert code == 0
+    assert json.loads(out)["hygiene"] == [
+        'data/apps.csv:302: TaggingPolicy "Apps": tags[app_id].allowedValuesFrom: "APP-O0042" '
+        '(line 302) has the letter "O" where a digit belongs, probably a typo (like 300 other '
+        'values: APP-00000); suggested: "APP-00042"'
+    ]
+    code, _, err = run("apply", ".", *flags, "--auto-approve", cwd=work, env=env)
+    assert code == 0, err
+    code, out, _ = run("plan", ".", *flags, "--detailed-exitcode", cwd=work, env=env)
+    assert code == 0 and "No changes." in out
