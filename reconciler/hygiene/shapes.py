@@ -34,7 +34,7 @@ import math
 import re
 import string
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,6 +124,9 @@ class Family:
         """The family as a reader recognizes it: ``value`` (one of its members) with every
         digit as 0."""
         return _DIGIT_RUNS.sub(lambda m: "0" * len(m.group()), value)
+
+
+Check = Callable[["Family"], bool]  # whether a step may bring a value into a family
 
 
 @dataclass(frozen=True)
@@ -373,34 +376,29 @@ class _Finder:
         # A value no step can bring into a family fails this one expression, and is not
         # looked at one step at a time (most values outside the families, in a messy list).
         self.screen = re.compile("|".join(_one_step(f) for f in targets))
-        self.any = re.compile(
-            "|".join(f"(?P<f{k}>{f.pattern()})" for k, f in enumerate(self.targets))
-        )
+        self.any = re.compile("|".join(f"(?:{f.pattern()})" for f in targets))
+        self.each = [(f, re.compile(f.pattern())) for f in targets]
         self.separators = sorted(
             {c for f in self.targets for c in f.shape if not c.isalnum() and c != "9"}
         )
         self.letters = {c for f in self.targets for w in f.literals if w for c in w}
-        self.fixed_only = any(not f.free for f in self.targets)
+        # A separator between two letters may be missing or extra (BAFIN-0042) only in a
+        # family whose letters are all fixed: elsewhere the letters are words of any length.
+        self.splits_letters = any(not f.free for f in targets)
         # A family with fixed literals, its letter runs as loose groups: a literal one edit
         # from a fixed one is found by matching the rest of the value.
-        self.loose = [
-            (f, re.compile(_loose(f))) for f in self.targets if not f.free or any(f.literals)
-        ]
-
-    def family(self, candidate: str) -> Family | None:
-        m = self.any.fullmatch(candidate)
-        if m is None or m.lastgroup is None:
-            return None
-        return self.targets[int(m.lastgroup[1:])]
+        self.loose = [(f, re.compile(_loose(f))) for f in targets if any(f.literals)]
 
     def step(self, value: str) -> tuple[str, str, Family] | None:
         for candidate, issue, check in self._candidates(value):
-            family = self.family(candidate)
-            if family is not None and check(family):
-                return candidate, issue, family
+            if self.any.fullmatch(candidate) is None:
+                continue
+            for family, pattern in self.each:
+                if pattern.fullmatch(candidate) and check(family):
+                    return candidate, issue, family
         return self._literal(value)
 
-    def _candidates(self, value: str) -> Iterator[tuple[str, str, Any]]:
+    def _candidates(self, value: str) -> Iterator[tuple[str, str, Check]]:
         anything = _always
         for i, c in enumerate(value):
             digit = _LOOKS_LIKE_DIGIT.get(c)
@@ -431,14 +429,14 @@ class _Finder:
             yield value[:start] + "0" + value[start:], "a digit too few", padded
             yield value[:start] + _shorter(run) + value[end:], "a digit too many", padded
 
-    def _separators(self, value: str) -> Iterator[tuple[str, str, Any]]:
+    def _separators(self, value: str) -> Iterator[tuple[str, str, Check]]:
         for i, c in enumerate(value):
             if c.isalnum():
                 continue
             joins_letters = (
                 0 < i < len(value) - 1 and value[i - 1].isalpha() and value[i + 1].isalpha()
             )
-            if not joins_letters or self.fixed_only:
+            if not joins_letters or self.splits_letters:
                 check = _fixed if joins_letters else _always
                 yield value[:i] + value[i + 1 :], f'an extra "{c}"', check
             for s in self.separators:
@@ -450,7 +448,7 @@ class _Finder:
                 continue
             if a.isdigit() != b.isdigit():
                 check = _always
-            elif a.isalpha() and b.isalpha() and self.fixed_only:
+            elif a.isalpha() and b.isalpha() and self.splits_letters:
                 check = _fixed
             else:
                 continue
@@ -488,7 +486,7 @@ def _fixed(family: Family) -> bool:
     return not family.free
 
 
-def _padded_run(p: int) -> Any:
+def _padded_run(p: int) -> Check:
     return lambda family: p < len(family.padded) and family.padded[p]
 
 
