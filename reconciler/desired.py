@@ -122,7 +122,14 @@ def _read_desired(
     found = hygiene_report.problems(seen.value_lists, seen.tag_keys, hygiene)
     problems += hygiene_report.shown(found)
     problems.sort(key=Problem.sort_key)
-    return DesiredState(tuple(resources), table, tuple(problems), len(files), tuple(found))
+    return DesiredState(
+        tuple(resources),
+        table,
+        tuple(problems),
+        len(files),
+        tuple(found),
+        value_lists=tuple(seen.value_lists),
+    )
 
 
 def _check_document(

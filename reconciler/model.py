@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from reconciler.hygiene.report import ValueList
 
 # "note": information (what a where filter kept); never counted, never an error under --strict
 Severity = Literal["error", "warning", "note"]
@@ -90,6 +93,7 @@ class DesiredState:
     hygiene: tuple[Problem, ...] = ()  # every hygiene finding (problems holds the first few)
     # Every file read, in order: the resource YAML files and the data files they point at.
     files_read: tuple[Path, ...] = ()
+    value_lists: tuple[ValueList, ...] = ()  # every LIST tag's values, as hygiene checks them
 
     @property
     def errors(self) -> tuple[Problem, ...]:

@@ -24,6 +24,7 @@ NO_DEFAULT = {
     "user": "ServiceNow credentials: user and password, or token",
     "password": "ServiceNow credentials: user and password, or token",
     "token": "ServiceNow credentials: user and password, or token",
+    "minFamily": "computed from the size of the list",
 }
 
 

@@ -144,3 +144,66 @@ def test_an_invalid_config_is_refused(tmp_path: Path) -> None:
     (tmp_path / "v.txt").write_text("x\n")
     code, _, err = run("v.txt", "--key", "app_id", cwd=tmp_path)
     assert code == 1 and "reconciler.yaml: invalid" in err
+
+
+READER = """\
+kind: TaggingPolicy
+name: Apps
+tags:
+  - key: app_id
+    valueType: LIST
+    allowedValuesFrom: {file: ../data/cmdb.csv, column: u_number}
+"""
+
+
+def test_the_key_comes_from_the_policy_that_reads_the_file(tmp_path: Path) -> None:
+    """The column is u_number, the tag key app_id: its house style applies without --key."""
+    (tmp_path / "reconciler.yaml").write_text("hygiene:\n  app_id: {case: upper}\n")
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "apps.yaml").write_text(READER)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cmdb.csv").write_text("u_number,name\nAPP-00041,Payments\napp-00042,x\n")
+    code, out, _ = run("data/cmdb.csv", "--column", "u_number", "--write", cwd=tmp_path)
+    assert code == 0, out
+    assert (tmp_path / "data" / "cmdb.csv").read_text().splitlines()[2] == "APP-00042,x"
+    # another column of the same file is not the tag's: no house style for it
+    (tmp_path / "data" / "cmdb.csv").write_text("u_number,name\nAPP-00041,Payments\nAPP-1,x\n")
+    code, out, _ = run("data/cmdb.csv", "--column", "name", cwd=tmp_path)
+    assert (code, out) == (0, "Nothing to rewrite in data/cmdb.csv.\n")
+
+
+def test_policies_of_different_keys_reading_the_file_need_key(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("hygiene:\n  app_id: {case: upper}\n")
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "apps.yaml").write_text(READER)
+    (tmp_path / "policies" / "other.yaml").write_text(
+        READER.replace("name: Apps", "name: Other").replace("key: app_id", "key: application")
+    )
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cmdb.csv").write_text("u_number\nAPP-00041\n")
+    code, out, err = run("data/cmdb.csv", "--column", "u_number", cwd=tmp_path)
+    assert (code, out) == (1, "")
+    assert err == (
+        'Error: data/cmdb.csv is read by tags of different keys (TaggingPolicy "Apps" '
+        'tags[app_id], TaggingPolicy "Other" tags[application]): pass --key KEY\n'
+    )
+
+
+def test_shape_findings_are_rewritten_only_when_asked(tmp_path: Path) -> None:
+    clean = [f"APP-{n:05d}" for n in range(100, 160)]
+    values = [*clean[:30], "APP-O0042", *clean[30:], "APP-0043"]
+    (tmp_path / "v.txt").write_text("".join(v + "\n" for v in values))
+    code, out, _ = run("v.txt", cwd=tmp_path)
+    assert code == 0
+    assert out.splitlines() == [
+        "2 value(s) one step from the shape of the others left as they are "
+        "(pass --shapes to rewrite them too):",
+        '  "APP-O0042" -> "APP-00042"? (the letter "O" where a digit belongs)',
+        '  "APP-0043" -> "APP-00043"? (a digit too few)',
+        "Nothing to rewrite in v.txt.",
+    ]
+    code, out, _ = run("v.txt", "--shapes", "--write", cwd=tmp_path)
+    assert code == 0
+    assert out.splitlines()[-1] == "Rewrote 2 value(s) in v.txt (shape 2)."
+    fixed = [*clean[:30], "APP-00042", *clean[30:], "APP-00043"]
+    assert (tmp_path / "v.txt").read_text() == "".join(v + "\n" for v in fixed)

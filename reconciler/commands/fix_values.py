@@ -1,4 +1,5 @@
-"""reconciler fix-values FILE [--column NAME] [--key KEY] [--near-duplicates] [--write]"""
+"""reconciler fix-values FILE [--column NAME] [--key KEY] [--near-duplicates] [--shapes]
+[--write]"""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reconciler.context import Context
 
@@ -25,13 +26,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--key",
         metavar="KEY",
-        help="the tag key whose house style applies (hygiene: in the nearest reconciler.yaml "
-        "above FILE; default: the column name)",
+        help="the tag key whose hygiene settings apply (hygiene: in the nearest reconciler.yaml "
+        "above FILE; default: the key of the policy tag that reads FILE, else the column name)",
     )
     parser.add_argument(
         "--near-duplicates",
         action="store_true",
         help="also rewrite values one edit away from another value (a guess: read the diff)",
+    )
+    parser.add_argument(
+        "--shapes",
+        action="store_true",
+        help="also rewrite values one step from the shape of the list's IDs, APP-O1700 to "
+        "APP-01700 (a guess: read the diff)",
     )
     parser.add_argument("--write", action="store_true", help="rewrite FILE (default: only show)")
 
@@ -42,6 +49,7 @@ class FixValuesParams:
     column: str | None
     key: str | None
     near_duplicates: bool
+    shapes: bool
     write: bool
 
     @classmethod
@@ -51,6 +59,7 @@ class FixValuesParams:
             column=args.column,
             key=args.key,
             near_duplicates=args.near_duplicates,
+            shapes=args.shapes,
             write=args.write,
         )
 
@@ -61,29 +70,45 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 def execute(params: FixValuesParams, ctx: Context) -> int:
     from reconciler.hygiene import fix as fixvalues
-    from reconciler.hygiene import variants as hygiene
     from reconciler.hygiene.lookalikes import show
 
     path = ctx.cwd / params.file
-    key = params.key or params.column
-    style = _style(path, key, ctx) if key else hygiene.Style()
+    style = _style(path, params.column, params.key, ctx)
     name = ctx.display_path(path)
     fixed = fixvalues.fix(
-        path, params.column, style, near_duplicates=params.near_duplicates, name=name
+        path,
+        params.column,
+        style,
+        near_duplicates=params.near_duplicates,
+        shapes=params.shapes,
+        name=name,
     )
     out = ctx.stdout
     for line in fixvalues.diff(fixed, name):
         print(line, file=out)
     n = len(fixed.rewrites)
-    if fixed.left:
+    near = [f for f in fixed.left if f.rule == "near-duplicate"]
+    if near:
         print(
-            f"{len(fixed.left)} near-duplicate(s) left as they are (pass --near-duplicates to "
+            f"{len(near)} near-duplicate(s) left as they are (pass --near-duplicates to "
             "rewrite them too):",
             file=out,
         )
-        for f in fixed.left:
+        for f in near:
             other = fixed.values[f.other] if f.other is not None else ""
             print(f"  {show(fixed.values[f.index])} -> {show(other)}?", file=out)
+    shaped = [f for f in fixed.left if f.rule == "shape"]
+    if shaped:
+        print(
+            f"{len(shaped)} value(s) one step from the shape of the others left as they are "
+            "(pass --shapes to rewrite them too):",
+            file=out,
+        )
+        for f in shaped:
+            print(
+                f"  {show(fixed.values[f.index])} -> {show(f.suggestion)}? ({f.issues[0]})",
+                file=out,
+            )
     if not n:
         print(f"Nothing to rewrite in {name}.", file=out)
         return 0
@@ -103,8 +128,10 @@ def execute(params: FixValuesParams, ctx: Context) -> int:
     return 0
 
 
-def _style(path: Path, key: str, ctx: Context) -> Style:
-    """The house style of ``key`` in the nearest reconciler.yaml at or above the file."""
+def _style(path: Path, column: str | None, key: str | None, ctx: Context) -> Style:
+    """The hygiene settings that apply to the file, from the nearest reconciler.yaml at or
+    above it: those of ``key``, else of the tag key whose policy reads the file (and column),
+    else of the column name."""
     from reconciler.config import load_config
     from reconciler.errors import InputError
     from reconciler.hygiene import variants as hygiene
@@ -119,5 +146,32 @@ def _style(path: Path, key: str, ctx: Context) -> Style:
                     f"{ctx.display_path(directory / CONFIG_NAME)}: invalid; "
                     f"run reconciler validate {shown}"
                 )
-            return hygiene.styles(config.data.get("hygiene", {})).get(key, hygiene.Style())
+            settings = config.data.get("hygiene", {})
+            if key is None and settings:
+                key = _reader_key(directory, config.data, path, column, ctx) or column
+            return hygiene.styles(settings).get(key or "", hygiene.Style())
     return hygiene.Style()
+
+
+def _reader_key(
+    directory: Path, config: dict[str, Any], path: Path, column: str | None, ctx: Context
+) -> str | None:
+    """The tag key of the policy tag that reads ``column`` of the file; None when none does or
+    the policies that do disagree (the error names them)."""
+    from reconciler.desired import read_desired
+    from reconciler.errors import InputError
+
+    state = read_desired(directory, exclude=tuple(config.get("exclude", ())))
+    target = path.resolve()
+    readers = [
+        lst
+        for lst in state.value_lists
+        if lst.source is not None and lst.source[0].resolve() == target and lst.source[1] == column
+    ]
+    keys = sorted({lst.key for lst in readers})
+    if len(keys) > 1:
+        named = ", ".join(f'{lst.kind} "{lst.name}" tags[{lst.key}]' for lst in readers)
+        raise InputError(
+            f"{ctx.display_path(path)} is read by tags of different keys ({named}): pass --key KEY"
+        )
+    return keys[0] if keys else None

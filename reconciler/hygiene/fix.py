@@ -21,7 +21,8 @@ from reconciler.hygiene import variants as hygiene
 from reconciler.sources import DataError, read_values
 
 _BOM = b"\xef\xbb\xbf"
-_PRIORITY = {"variant": 0, "near-duplicate": 1, "characters": 2, "style": 3}
+_PRIORITY = {"variant": 0, "near-duplicate": 1, "characters": 2, "style": 3, "shape": 4}
+_GUESSES = ("near-duplicate", "shape")  # rewritten only when asked: a guess
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Fixed:
     new: str
     bom: bool
     rewrites: tuple[Rewrite, ...]  # one per rewritten cell or line
-    left: tuple[hygiene.Finding, ...]  # near-duplicates not rewritten (a guess)
+    left: tuple[hygiene.Finding, ...]  # near-duplicates and shape findings not rewritten
     values: tuple[str, ...]  # the distinct values the findings index
     repeats: int  # rewritten values that now equal another value of the file
 
@@ -49,14 +50,16 @@ class Fixed:
 
 
 def replacements(
-    values: Sequence[str], style: hygiene.Style, *, near_duplicates: bool
+    values: Sequence[str], style: hygiene.Style, *, near_duplicates: bool, shapes: bool = False
 ) -> tuple[dict[str, tuple[str, str]], list[hygiene.Finding]]:
-    """value -> (canonical form, rule), and the near-duplicates left alone."""
+    """value -> (canonical form, rule), and the guesses left alone (near-duplicates and shape
+    findings, unless asked for)."""
     chosen: dict[str, tuple[str, str]] = {}
     left = []
     findings = hygiene.check(values, style)
+    wanted = {"near-duplicate": near_duplicates, "shape": shapes}
     for f in sorted(findings, key=lambda f: (f.index, _PRIORITY[f.rule])):
-        if f.rule == "near-duplicate" and not near_duplicates:
+        if f.rule in _GUESSES and not wanted[f.rule]:
             left.append(f)
             continue
         chosen.setdefault(values[f.index], (f.suggestion, f.rule))
@@ -71,6 +74,7 @@ def fix(
     style: hygiene.Style,
     *,
     near_duplicates: bool = False,
+    shapes: bool = False,
     name: str | None = None,
 ) -> Fixed:
     """What fixing ``path`` would change; raises InputError (one line, naming the file as
@@ -94,7 +98,7 @@ def fix(
     text = raw[len(_BOM) :].decode("utf-8") if bom else raw.decode("utf-8")
     cells = list(_txt_cells(text)) if suffix == ".txt" else list(_csv_cells(text, column or ""))
     values = list(dict.fromkeys(v for _, _, _, _, v in cells if v))
-    chosen, left = replacements(values, style, near_duplicates=near_duplicates)
+    chosen, left = replacements(values, style, near_duplicates=near_duplicates, shapes=shapes)
     pieces, rewrites, last = [], [], 0
     for line, start, end, quoted, value in cells:
         if value not in chosen:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from reconciler.hygiene import variants as hygiene
@@ -25,6 +26,7 @@ _MORE = {
     "near-duplicate": "are one edit away from other values",
     "characters": "have stray spaces, invisible or look-alike characters",
     "style": "break the house style",
+    "shape": "are one step from the shape of the list's IDs",
 }
 
 
@@ -38,6 +40,9 @@ class ValueList:
     values: Sequence[str]
     field: str  # "tags[app_id].allowedValues" or "tags[app_id].allowedValuesFrom"
     locate: Callable[[int], Location]  # called only for the values a finding names
+    # The values file and column the values come from (None: inline), so that fix-values finds
+    # the tag key whose settings apply to a file.
+    source: tuple[Path, str | None] | None = None
 
 
 @dataclass(frozen=True)

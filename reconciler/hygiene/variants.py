@@ -16,6 +16,8 @@ Pure functions over lists of strings; ``hygiene_report`` turns findings into loc
   look-alikes is flagged even without a twin.
 - **House style** (``reconciler.yaml`` ``hygiene:``): a value in the wrong case, or with another
   separator than the allowed one, is flagged even without a twin.
+- **Shape** (``shapes``): a value one small step from the shape of the list's ID families
+  (``APP-O1700`` among ``APP-00000``), even without a twin; only values no other rule flags.
 
 Pairs declared in ``distinct`` are never reported as variants or near-duplicates of each other.
 Every finding names the value to fix, the value it collides with, and a suggested canonical form.
@@ -36,12 +38,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reconciler.hygiene import lookalikes
+from reconciler.hygiene import lookalikes, shapes
+from reconciler.hygiene.shapes import Settings as ShapeSettings
 
 SEPARATORS = "-_. "
 MIN_LETTERS = 6  # near-duplicates of shorter values are too often deliberate (CRM vs CMS)
 GROUP_LISTED = 20  # values of one variant group found one by one; a larger group is one finding
-Rule = Literal["variant", "near-duplicate", "characters", "style"]
+Rule = Literal["variant", "near-duplicate", "characters", "style", "shape"]
 
 _DROP_SEPARATORS = str.maketrans("", "", SEPARATORS)
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
@@ -59,6 +62,7 @@ class Style:
     case: Literal["lower", "upper", "any"] = "any"
     separator: str = "any"  # "-", "_", "." or "any"
     distinct: frozenset[frozenset[str]] = frozenset()
+    shapes: ShapeSettings = field(default_factory=ShapeSettings)
 
     def violations(self, value: str) -> list[str]:
         """How a value breaks this style, in words; empty when it does not."""
@@ -110,6 +114,7 @@ def styles(config: Mapping[str, Any]) -> dict[str, Style]:
                 case=settings.get("case", "any"),
                 separator=settings.get("separator", "any"),
                 distinct=pairs(settings.get("distinct", ())),
+                shapes=shapes.settings(settings.get("shapes")),
             )
     return out
 
@@ -126,6 +131,9 @@ class Finding:
     # A variant group too large to list: the other values this finding stands for, each to be
     # rewritten to the same suggestion (the message counts them).
     more: tuple[int, ...] = ()
+    # A shape finding: how many values have the shape the value is one step from, and that
+    # shape as a reader recognizes it ("APP-00000").
+    like: tuple[int, str] | None = None
 
 
 # --- folding ---------------------------------------------------------------------------------
@@ -278,7 +286,7 @@ def _infer(values: Sequence[str], declared: Style) -> Style:
         best = max(counts, key=counts.__getitem__)
         if counts[best]:
             separator = best
-    return Style(case, separator, declared.distinct)
+    return Style(case, separator, declared.distinct, declared.shapes)
 
 
 def canonical(value: str, style: Style = Style()) -> str:
@@ -295,6 +303,7 @@ def check(values: Sequence[str], style: Style = Style()) -> list[Finding]:
     findings = _variants(lst, keys)
     findings += _near_duplicates(lst, keys, folded)
     findings += _singles(lst, odd)
+    findings += _shapes(lst, joined, {f.index for f in findings} | lst.variants | set(odd))
     findings.sort(key=lambda f: (f.index, f.rule))
     return findings
 
@@ -377,7 +386,7 @@ def _group_style(lst: _List, group: list[int]) -> Style:
         case = lst.effective.case
     if separator == "any" and "separators" in kinds:
         separator = lst.effective.separator
-    return Style(case, separator, declared.distinct)
+    return Style(case, separator, declared.distinct, declared.shapes)
 
 
 def _varies(items: Iterable[str]) -> bool:
@@ -538,6 +547,21 @@ def _singles(lst: _List, odd: list[int]) -> list[Finding]:
     return out
 
 
+def _shapes(lst: _List, joined: str, skip: set[int]) -> list[Finding]:
+    """Values one small step from the shape of the list's ID families, that no other rule
+    flags: the typos that have no twin (``shapes``)."""
+    return [
+        Finding(
+            "shape",
+            step.index,
+            step.suggestion,
+            issues=(step.issue,),
+            like=(step.family.size, step.example),
+        )
+        for step in shapes.steps(lst.values, joined, skip, lst.style.shapes)
+    ]
+
+
 # --- messages --------------------------------------------------------------------------------
 
 
@@ -554,6 +578,12 @@ def message(finding: Finding, values: Sequence[str], where: Callable[[int], str]
                 text += f"; and {len(finding.more):,} more values are variants of them (not listed)"
             return text
         return f"{value} is one edit away from {other}, probably a typo; {suggested}"
+    if finding.like is not None:
+        size, example = finding.like
+        return (
+            f"{value} has {_and(finding.issues)}, probably a typo "
+            f"(like {size:,} other values: {example}); {suggested}"
+        )
     return f"{value} has {_and(finding.issues)}; {suggested}"
 
 

@@ -176,7 +176,7 @@ def _tags(c: DocumentCheck, tags: list[Any]) -> list[Any]:
                 resolved[-1] = {k: v for k, v in tag.items() if k != "allowedValuesFrom"}
                 resolved[-1]["allowedValues"] = got[1].values
                 c.sources[key] = c.at((*path, "allowedValuesFrom"))
-                c.value_lists.append(_file_list(c, path, key, *got))
+                c.value_lists.append(_file_list(c, path, key, *got, from_file.get("column")))
     return resolved
 
 
@@ -195,7 +195,7 @@ def _inline_list(
 
 
 def _file_list(
-    c: DocumentCheck, path: DocPath, key: str, file: Path, got: Values
+    c: DocumentCheck, path: DocPath, key: str, file: Path, got: Values, column: str | None
 ) -> hygiene_report.ValueList:
     """Values read from a file, each located at its line there (computed only when needed)."""
     lines = cache(got.lines)
@@ -204,7 +204,9 @@ def _file_list(
         return Location(file, lines()[i], 1)
 
     field_name = c.field((*path, "allowedValuesFrom"))
-    return hygiene_report.ValueList(c.kind or "", c.name or "", key, got.values, field_name, locate)
+    return hygiene_report.ValueList(
+        c.kind or "", c.name or "", key, got.values, field_name, locate, (file, column)
+    )
 
 
 def _values_from(
