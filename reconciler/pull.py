@@ -35,6 +35,8 @@ from reconciler.errors import ConfigError, InputError
 from reconciler.files import write_atomic
 from reconciler.http.servicenow import PAGE_SIZE, ServiceNow
 from reconciler.http.transport import HttpError, TransportSettings
+from reconciler.hygiene import variants
+from reconciler.hygiene.variants import Style
 from reconciler.sources import DataError, resolve_inside
 
 SANDBOX = "sandbox"
@@ -232,8 +234,11 @@ def pull(
     dry_run: bool = False,
     progress: Progress | None = None,
     page_size: int = PAGE_SIZE,
+    styles: Mapping[str, Style] | None = None,
 ) -> Report:
-    """Fetch every pull, check it, and write the files only if none is refused."""
+    """Fetch every pull, check it, and write the files only if none is refused. ``styles``: the
+    hygiene settings that apply to each pull's file (by ``file:``), as ``hygiene:`` in
+    reconciler.yaml gives them for the tag key that reads it."""
     pulls = pulls_of(config)
     if not pulls:
         raise InputError(f"{directory}: reconciler.yaml has no pull: entries")
@@ -248,7 +253,7 @@ def pull(
         else:
             _build(result, records, allow_shrink)
             if result.added and not result.refusals:
-                result.hygiene = _hygiene(result)
+                result.hygiene = _hygiene(result, (styles or {}).get(p.file, Style()))
         report.errors += [f"{p.file}: {r}" for r in result.refusals]
     if not report.errors and not dry_run:
         for result in report.files:
@@ -373,17 +378,16 @@ def _old_rows(path: Path, p: Pull) -> set[tuple[str, ...]] | None:
     }
 
 
-def _hygiene(result: FileResult) -> list[str]:
+def _hygiene(result: FileResult, style: Style) -> list[str]:
     """The hygiene findings (docs/format.md) that involve a value this pull adds, in the first
     field: the ID column a policy reads."""
-    from reconciler.hygiene import variants
 
     rows = list(csv.reader(io.StringIO(result.text)))[1:]
     values = list(dict.fromkeys(r[0] for r in rows if r))
     line = {v: i + 2 for i, v in reversed(list(enumerate(r[0] for r in rows if r)))}
     added = set(result.added)
     out = []
-    for finding in variants.check(values):
+    for finding in variants.check(values, style):
         involved = {values[finding.index]}
         if finding.other is not None:
             involved.add(values[finding.other])

@@ -250,3 +250,27 @@ def test_custom_properties_from_a_pull(make_servicenow: MakeServiceNow, tmp_path
     )
     code, out, err = run("validate", str(directory), cwd=tmp_path, env=ENV)
     assert code == 0 and "1 CustomProperties" in out, out + err
+
+
+@pytest.mark.parametrize("check", [True, False])
+def test_pulled_values_are_checked_with_the_reading_tag_keys_settings(
+    make_servicenow: MakeServiceNow, tmp_path: Path, check: bool
+) -> None:
+    """The hygiene of a pull is the hygiene of the tag key whose policy reads the file: its
+    ``hygiene:`` settings in reconciler.yaml apply (here the shape check, on or off)."""
+    table = tmp_path / f"{TABLE}.csv"
+    ids = [f"APP-{n:05d}" for n in range(1, 61)] + ["APP-O0099"]  # letter O for zero
+    with table.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["sys_id", "u_app_id", "name", "operational_status"])
+        writer.writerows([f"{i:032x}", v, f"App {i}", "1"] for i, v in enumerate(ids))
+    directory = _directory(tmp_path, make_servicenow({TABLE: table}))
+    setting = f"hygiene:\n  app_id:\n    shapes: {{check: {str(check).lower()}}}\n"
+    with (directory / "reconciler.yaml").open("a") as fh:
+        fh.write(setting)
+    (directory / "data").mkdir()  # pulled before: the policy reads it, so its key is known
+    rows = "".join(f"{v},App\n" for v in ids[:-1])
+    (directory / "data" / "apps.csv").write_text("u_app_id,name\n" + rows)
+    code, out, err = run("pull", str(directory), "--dry-run", cwd=tmp_path, env=ENV)
+    assert code == 0, out + err
+    assert ('hygiene: "APP-O0099" (line 62)' in out) is check, out

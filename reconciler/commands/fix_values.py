@@ -160,14 +160,10 @@ def _reader_key(
     the policies that do disagree (the error names them)."""
     from reconciler.desired import read_desired
     from reconciler.errors import InputError
+    from reconciler.hygiene.report import readers as readers_of
 
     state = read_desired(directory, exclude=tuple(config.get("exclude", ())))
-    target = path.resolve()
-    readers = [
-        lst
-        for lst in state.value_lists
-        if lst.source is not None and lst.source[0].resolve() == target and lst.source[1] == column
-    ]
+    readers = readers_of(state.value_lists, path, column)
     keys = sorted({lst.key for lst in readers})
     if len(keys) > 1:
         named = ", ".join(f'{lst.kind} "{lst.name}" tags[{lst.key}]' for lst in readers)

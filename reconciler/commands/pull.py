@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
 
 from reconciler.commands._flags import DIR_HELP
 from reconciler.context import Context
+
+if TYPE_CHECKING:
+    from reconciler.hygiene.variants import Style
+    from reconciler.pull import Pull
 
 HELP = "fetch the pull: tables of reconciler.yaml's sources into CSV files (all or none)"
 
@@ -87,6 +92,7 @@ def execute(params: PullParams, ctx: Context) -> int:
             flush=True,
         )
 
+    styles = _styles(directory, config.data, pull.pulls_of(config.data))
     with pull.connections(directory, config.data.get("sources") or {}, ctx.env) as client:
         report = pull.pull(
             directory,
@@ -95,6 +101,7 @@ def execute(params: PullParams, ctx: Context) -> int:
             allow_shrink=params.allow_shrink,
             dry_run=params.dry_run,
             progress=progress,
+            styles=styles,
         )
     shown = ctx.display_path(directory)
     if params.format == "json":
@@ -108,3 +115,23 @@ def execute(params: PullParams, ctx: Context) -> int:
     if params.detailed_exitcode and report.changed:
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def _styles(directory: Path, config: dict[str, Any], pulls: list[Pull]) -> dict[str, Style]:
+    """The ``hygiene:`` settings for each pull's file: those of the tag key whose policy reads
+    its first field (as fix-values finds them), else of the field's name (the file's first
+    pull: no policy has read it yet). The policies are read only when there are settings."""
+    from reconciler.desired import read_desired
+    from reconciler.hygiene import variants
+    from reconciler.hygiene.report import readers
+
+    settings = variants.styles(config.get("hygiene") or {})
+    if not settings:
+        return {}
+    lists = read_desired(directory, exclude=tuple(config.get("exclude", ()))).value_lists
+    out = {}
+    for p in pulls:
+        keys = {lst.key for lst in readers(lists, directory / p.file, p.fields[0])}
+        key = keys.pop() if len(keys) == 1 else p.fields[0]
+        out[p.file] = settings.get(key, variants.Style())
+    return out

@@ -45,6 +45,17 @@ class ValueList:
     source: tuple[Path, str | None] | None = None
 
 
+def readers(lists: Sequence[ValueList], path: Path, column: str | None) -> list[ValueList]:
+    """The value lists read from ``column`` of the values file ``path``: whose hygiene settings
+    (those of their tag key) apply to the file."""
+    target = path.resolve()
+    return [
+        lst
+        for lst in lists
+        if lst.source is not None and lst.source[0].resolve() == target and lst.source[1] == column
+    ]
+
+
 @dataclass(frozen=True)
 class TagKey:
     kind: str
