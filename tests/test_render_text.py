@@ -40,6 +40,12 @@ def expected_counts(plan: Plan) -> str:
     upload = cp is not None and cp.status == "update"
     add, destroy = plan.count("create"), plan.count("delete")
     change = plan.count("update") + int(upload)
+    if plan.errors:
+        n = len(plan.errors)
+        return (
+            f"Plan refused ({n} problem{'s' * (n > 1)}): would add {add}, change {change}, "
+            f"destroy {destroy}."
+        )
     if add + change + destroy == 0:
         return "No changes."
     return f"Plan: {add} to add, {change} to change, {destroy} to destroy."
@@ -57,7 +63,7 @@ def test_golden(name: str, tmp_path: Path) -> None:
     writes = sum(1 for c in plan.changes if c.action != "no-op")
     upload = plan.custom_properties is not None and plan.custom_properties.status == "update"
     assert len(shown) == writes + int(upload)  # one line per change, no-ops left out
-    assert ("Plan refused:" in lines) == bool(plan.errors)
+    assert any(line.startswith("Plan refused (") for line in lines) == bool(plan.errors)
 
 
 def test_docs_show_the_real_example() -> None:
@@ -93,18 +99,26 @@ def test_counts_line() -> None:
 
 def test_refusal_comes_before_the_counts() -> None:
     lines = text.render(refused_plan()).splitlines()
-    assert lines[-1] == "Plan: 0 to add, 0 to change, 3 to destroy."
-    refused = lines.index("Plan refused:")
-    assert lines[refused + 1].startswith("  x the plan deletes every live Guardrail (3)")
+    assert lines[-1] == "Plan refused (2 problems): would add 0, change 0, destroy 3."
+    refused = lines.index(
+        "Plan refused (2 problems): nothing will be applied until they are fixed; each starts "
+        "with its fix:"
+    )
+    assert lines[refused + 1].startswith(
+        "  x Set allowMassDelete: true in reconciler.yaml (or pass --allow-mass-delete) if you "
+        "mean it: the plan deletes every live Guardrail (3)"
+    )
     assert refused > max(i for i, line in enumerate(lines) if "- delete" in line)
 
 
 def test_set_changes_are_summarised_and_capped() -> None:
     out = text.render(example_plan(), value_cap=2)
     assert "      tags[app_id].allowedValues: +3 -1 (4,981 unchanged)  [mixed]\n" in out
-    assert '          + "APP-5001"\n          + "APP-5002"\n          + ... and 1 more\n' in out
+    # a handful left over is shown, not counted ("and 1 more")
+    assert '          + "APP-5001"\n          + "APP-5002"\n          + "APP-5003"\n' in out
     assert '          - "APP-0042"\n' in out
-    assert "APP-5003" not in out
+    assert '          + "TEAM-00001"\n          + ... and 23 more\n' in out
+    assert "TEAM-00002" not in out
     # a create shows a count and a sample, never thousands of values
     assert 'allowedValues [4,981 values: "CC-00000", "CC-00001", ... and 4,979 more]' in out
     assert "CC-00002" not in out
@@ -124,7 +138,9 @@ def test_whole_tag_is_summarised_not_dumped() -> None:
 
 def test_secrets_show_fingerprints_or_unknown() -> None:
     out = text.render(example_plan())
-    assert "      webhookUrl: sha256:6a03edf49689 -> sha256:0cd5797b227b\n" in out
+    assert (
+        "      webhookUrl: sha256:6a03edf49689 -> sha256:0cd5797b227b  [who is notified]\n" in out
+    )
     partial = text.render(partial_plan())
     assert "      webhookUrl: unknown (HOOK_URL not set)\n" in partial
     assert "    ! needs HOOK_URL, not set here: apply will fail this change" in partial
