@@ -288,3 +288,30 @@ def test_a_snapshot_plan_without_the_secrets_shows_no_phantom_webhook_change(
     code, out, err = run("plan", ".", *flags, "--detailed-exitcode", cwd=examples, env=env)
     assert code == 0, out + err
     assert out.splitlines()[-1] == "No changes."
+
+
+def test_a_mass_delete_is_allowed_by_the_setting_the_pull_request_carries(
+    examples: Path, sandbox_org: SandboxOrg
+) -> None:
+    """The PR workflow cannot pass --allow-mass-delete; allowMassDelete: true in reconciler.yaml
+    travels with the commit to the apply on main, and every plan says it is set."""
+    flags, env = against(sandbox_org, FINOPS_SLACK_WEBHOOK=HOOK)
+    code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=examples, env=env)
+    assert code == 0, out + err
+    for file in (examples / "guardrails").glob("*.yaml"):
+        name = next(x for x in file.read_text().splitlines() if x.startswith("name:"))
+        file.write_text(f"kind: Guardrail\n{name}\nabsent: true\n")
+    code, out, err = run("plan", ".", *flags, cwd=examples, env=env)
+    assert code == 1
+    assert out.splitlines()[-1] == "Plan refused (1 problem): would add 0, change 0, destroy 2."
+    assert "  x Set allowMassDelete: true in reconciler.yaml (or pass --allow-mass-delete)" in out
+    config = examples / "reconciler.yaml"
+    config.write_text(config.read_text() + "allowMassDelete: true\n")
+    code, out, err = run("plan", ".", *flags, "--detailed-exitcode", cwd=examples, env=env)
+    assert code == 2, out + err
+    assert "allowMassDelete: true in reconciler.yaml: the mass-delete guard is off" in out
+    assert out.splitlines()[-1] == "Plan: 0 to add, 0 to change, 2 to destroy."
+    code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=examples, env=env)
+    assert code == 0, out + err
+    code, out, err = run("plan", ".", *flags, "--detailed-exitcode", cwd=examples, env=env)
+    assert code == 0 and out.splitlines()[-1] == "No changes.", out + err

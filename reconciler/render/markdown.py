@@ -263,16 +263,15 @@ def _what(change: Change) -> str:
         return change.reason or "deleted"
     if change.action == "create":
         parts = [_create_summary(fc) for fc in _create_fields(change) if fc.path != "message"]
-        return (
-            "new"
-            + (": " + ", ".join(parts[:2]) if parts else "")
-            + (f", and {len(parts) - 2:,} more" if len(parts) > 2 else "")
-        )
-    parts = [_field_summary(change, fc) for fc in change.fields]
-    shown = "; ".join(parts[:2])
-    if len(parts) > 2:
-        shown += f"; and {len(parts) - 2:,} more"
-    return shown
+        return "new" + (": " + _few(parts, ", ") if parts else "")
+    return _few([_field_summary(change, fc) for fc in change.fields], "; ")
+
+
+def _few(parts: list[str], sep: str) -> str:
+    """Two parts and how many more; three when that is all (never "and 1 more")."""
+    if len(parts) <= 3:
+        return sep.join(parts)
+    return sep.join(parts[:2]) + f"{sep}and {len(parts) - 2:,} more"
 
 
 def _effect(change: Change) -> str:
@@ -292,7 +291,7 @@ def _row(change: Change, refused: bool) -> str:
         code(change.ref.kind, max_chars=40, cell=True),
         code(change.ref.name, max_chars=80, cell=True),
         _effect(change),
-        code(_what(change), max_chars=100, cell=True),
+        code(_what(change), max_chars=160, cell=True),
     ]
     return "| " + " | ".join(cells) + " |"
 

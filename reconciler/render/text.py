@@ -245,7 +245,17 @@ def api_text(plan: Plan) -> str:
 
 
 def header(plan: Plan) -> str:
-    return f"org {clean(plan.org)} @ {api_text(plan)}"
+    snap = plan.snapshot
+    if snap is None:
+        return f"org {clean(plan.org)} @ {api_text(plan)}"
+    source = f"live snapshot {clean(snap.get('file', ''))}"
+    if snap.get("ref"):
+        source += f" from {clean(snap['ref'])}"
+    if snap.get("commit"):
+        source += f" @ {clean(snap['commit'][:7])}"
+    if snap.get("takenAt"):
+        source += f", taken {clean(snap['takenAt'])}"
+    return f"org {clean(plan.org)} @ {source}"
 
 
 def partial_text(plan: Plan) -> str:
