@@ -212,6 +212,7 @@ class Plan:
     validation: tuple[Note, ...] = ()  # validate's warnings (hygiene aside)
     # where the live state came from when not the API: {"file", "ref", "commit", "takenAt"}
     snapshot: dict[str, str] | None = None
+    secrets_compared: bool = True  # False: planned without the fromEnv values (--no-secrets)
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action == action)

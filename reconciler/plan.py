@@ -121,6 +121,7 @@ def build_plan(
         excludes=tuple(_show_target(t) for t in options.excludes),
         allow_mass_delete=options.allow_mass_delete,
         custom_properties=custom_properties,
+        secrets_compared=options.secrets_available,
     )
 
 

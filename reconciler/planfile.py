@@ -131,6 +131,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "hygieneFindings": [_note(n) for n in plan.hygiene_notes],
         "validation": [_note(n) for n in plan.validation],
         "snapshot": plan.snapshot,
+        "secretsCompared": plan.secrets_compared,
         "customProperties": None
         if cp is None
         else {
@@ -197,6 +198,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         hygiene_notes=tuple(_read_note(n) for n in data.get("hygieneFindings", ())),
         validation=tuple(_read_note(n) for n in data.get("validation", ())),
         snapshot=data.get("snapshot"),
+        secrets_compared=data.get("secretsCompared", True) is not False,
         custom_properties=None
         if cp is None
         else CustomPropertiesChange(

@@ -315,3 +315,19 @@ def test_a_mass_delete_is_allowed_by_the_setting_the_pull_request_carries(
     assert code == 0, out + err
     code, out, err = run("plan", ".", *flags, "--detailed-exitcode", cwd=examples, env=env)
     assert code == 0 and out.splitlines()[-1] == "No changes.", out + err
+
+
+def test_a_plan_made_without_the_secrets_cannot_be_applied(
+    examples: Path, sandbox_org: SandboxOrg
+) -> None:
+    flags, env = against(sandbox_org)
+    code, _, err = run(
+        "plan", ".", *flags, "--no-secrets", "-o", "plan.json", cwd=examples, env=env
+    )
+    assert code == 0, err
+    assert json.loads((examples / "plan.json").read_text())["plan"]["secretsCompared"] is False
+    writes = sandbox_org.writes()
+    code, _, err = run("apply", "plan.json", *flags, cwd=examples, env=env)
+    assert code == 1
+    assert "planned with --no-secrets (fromEnv values were not compared)" in err
+    assert sandbox_org.writes() == writes
