@@ -113,7 +113,8 @@ def _tag(tag: Mapping[str, Any], detail: Detail) -> str:
     if tag.get("allowedRegex"):
         parts.append(f"allowedRegex {value(tag['allowedRegex'], detail)}")
     allowed = tag.get("allowedValues") or []
-    parts.append(f"allowedValues {values(list(allowed), detail)}")
+    if allowed or tag.get("valueType") == "LIST":  # an empty list matters only to a LIST tag
+        parts.append(f"allowedValues {values(list(allowed), detail)}")
     return ", ".join(parts)
 
 
