@@ -63,6 +63,7 @@ def diff_kind(
     selected: Callable[[Ref], bool],
     prune: bool,
     env: Mapping[str, str],
+    secrets_available: bool = True,
 ) -> KindDiff:
     out = KindDiff()
     changes, unmanaged, warnings, errors = out.changes, out.unmanaged, out.warnings, out.errors
@@ -81,7 +82,9 @@ def diff_kind(
             live_obj = by_id.get(doc.id.lower())
             if live_obj is None:
                 if selected(ref):
-                    errors.append(f"{ref}: id: {doc.id} pins an object that does not exist")
+                    errors.append(
+                        f"Correct or remove the id: of {ref}: no live object has id {doc.id}"
+                    )
                 continue
         else:
             candidates = [o for o in by_name.get(doc.name, ()) if o.id.lower() not in claimed]
@@ -107,8 +110,8 @@ def diff_kind(
                 if selected(ref):
                     ids = ", ".join(o.id for o in candidates)
                     errors.append(
-                        f"{ref}: {len(candidates)} live objects have this name (ids {ids}); "
-                        "add id: to the document to choose one"
+                        f"Add id: to the document of {ref} to choose one: {len(candidates)} "
+                        f"live objects have this name (ids {ids})"
                     )
                 continue
             live_obj = candidates[0] if candidates else None
@@ -138,7 +141,7 @@ def diff_kind(
                     )
                 )
             continue
-        want = normalize_desired(kind, doc.attributes, env)
+        want = normalize_desired(kind, doc.attributes, env, secrets_available=secrets_available)
         for attr, why in want.invalid.items():
             errors.append(f"{ref}: {attr}: {why}")
         if live_obj is None:
@@ -177,6 +180,10 @@ def diff_kind(
                 f"({', '.join(sorted(extra))}); they are kept"
             )
         fields = _field_changes(kind, have.values, want.values, rename=bool(doc.id))
+        for attr, env_name in sorted(want.references.items()):
+            changed = _reference_change(ref, attr, env_name, have, warnings)
+            if changed is not None:
+                fields.append(_label(kind, (attr,), changed, have.values, want.values))
         if not fields:
             changes.append(
                 Change(
@@ -232,13 +239,36 @@ def diff_kind(
             )
             if renamed is not None and renamed.protect:
                 errors.append(
-                    f'{ref}: looks renamed to "{renamed.name}", which has protect: true; '
-                    f"add id: {o.id} to that document to rename it in place instead of "
-                    "deleting it"
+                    f'Add id: {o.id} to the document of "{renamed.name}" to rename {ref} in '
+                    f'place: it looks renamed to "{renamed.name}", which has protect: true, '
+                    "and is deleted otherwise"
                 )
         else:
             unmanaged.append(Unmanaged(ref, hint))
     return out
+
+
+def _reference_change(
+    ref: Ref, attr: str, env_name: str, have: Normalized, warnings: list[str]
+) -> FieldChange | None:
+    """A secret whose value is not available here: a change only if its reference changed
+    (the snapshot records which variable the live value came from); else a warning that says
+    the value could not be compared."""
+    live_name = have.references.get(attr)
+    if live_name is not None and live_name != env_name:
+        return FieldChange(
+            attr, before=f"fromEnv {live_name}", after=f"fromEnv {env_name}", secret=True
+        )
+    same = (
+        "the reference is unchanged"
+        if live_name is not None
+        else "the live state does not record which variable it came from"
+    )
+    warnings.append(
+        f"{ref}: {attr} not compared: {env_name} is not available here (a plan against a "
+        f"snapshot, or --no-secrets); {same}"
+    )
+    return None
 
 
 def _equal_copies(

@@ -177,6 +177,27 @@ class CustomPropertiesChange:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A located finding the comment lists: a hygiene finding about what the plan adds, or a
+    warning of validation. ``file`` is relative to the directory."""
+
+    file: str
+    line: int
+    message: str
+    kind: str = ""
+    name: str = ""
+    field: str = ""
+    values: tuple[str, ...] = ()  # the values a hygiene finding is about
+    suggestion: str = ""
+
+    @property
+    def subject(self) -> str:
+        """``Kind "name": field``, or what of it is known."""
+        out = f'{self.kind} "{self.name}"' if self.kind and self.name else ""
+        return f"{out}: {self.field}" if out and self.field else out or self.field
+
+
+@dataclass(frozen=True)
 class Plan:
     org: str
     api: str
@@ -191,6 +212,11 @@ class Plan:
     allow_mass_delete: bool = False
     custom_properties: CustomPropertiesChange | None = None
     hygiene: tuple[str, ...] = ()  # tag-value hygiene findings about values this plan adds
+    hygiene_notes: tuple[Note, ...] = ()  # the same findings, as data
+    validation: tuple[Note, ...] = ()  # validate's warnings (hygiene aside)
+    # where the live state came from when not the API: {"file", "ref", "commit", "takenAt"}
+    snapshot: dict[str, str] | None = None
+    secrets_compared: bool = True  # False: planned without the fromEnv values (--no-secrets)
 
     def count(self, action: Action) -> int:
         return sum(1 for c in self.changes if c.action == action)

@@ -11,7 +11,9 @@
 - Set-like lists become frozensets; ``tags`` become a mapping keyed by ``key``; numbers compare
   as numbers (``100 == 100.0``) but never equal booleans or strings, in sets too.
 - Secrets are compared by fingerprint. An unset ``fromEnv`` variable without a default is
-  unknown, not a change.
+  unknown, not a change. Where secrets are not available at all (a plan against a snapshot,
+  ``--no-secrets``) every ``fromEnv`` value is unknown, never its default: only the reference
+  is compared, with the one the snapshot recorded (``{"fingerprint": ..., "fromEnv": NAME}``).
 - ``normalize_live`` never fails on odd live data: a value it cannot put in canonical form
   without losing something (a list or an object in a set of values, ``true`` beside ``1`` in
   one, a keyed entry without its key or with a repeated one, a secret that is not a string,
@@ -111,6 +113,9 @@ class Normalized:
     secrets: dict[str, str] = field(default_factory=dict)  # attribute -> env var (desired side)
     invalid: dict[str, str] = field(default_factory=dict)  # attribute -> why its value is unusable
     unreadable: dict[str, str] = field(default_factory=dict)  # live field -> why it cannot be read
+    # Secrets not available here (a plan against a snapshot, --no-secrets): attribute -> env
+    # var on the desired side; on the live side, the env var a snapshot saw the value come from.
+    references: dict[str, str] = field(default_factory=dict)
 
 
 class _Odd(Exception):
@@ -247,8 +252,14 @@ def sorted_values(values: frozenset[Any]) -> list[Any]:
 
 
 def normalize_desired(
-    kind: ObjectKind, attributes: Mapping[str, Any], env: Mapping[str, str]
+    kind: ObjectKind,
+    attributes: Mapping[str, Any],
+    env: Mapping[str, str],
+    *,
+    secrets_available: bool = True,
 ) -> Normalized:
+    """``secrets_available=False``: a ``fromEnv`` value is unknown, never its default (a plan
+    against a snapshot holds no secrets); the diff compares the reference instead."""
     n = Normalized({})
     props = load_schema(kind.schema)["properties"]
     for attr in managed_attributes(kind):
@@ -257,6 +268,10 @@ def normalize_desired(
         value = attributes[attr]
         if isinstance(value, SecretRef):
             n.secrets[attr] = value.env
+            if not secrets_available:
+                n.values[attr] = Unknown(f"{value.env} not available here")
+                n.references[attr] = value.env
+                continue
             resolved = env.get(value.env, value.default)
             if resolved is None:
                 n.values[attr] = Unknown(f"{value.env} not set")
@@ -288,6 +303,8 @@ def normalize_live(kind: ObjectKind, attributes: Mapping[str, Any]) -> Normalize
         if attr in kind.secret_fields:
             if isinstance(value, dict) and isinstance(value.get("fingerprint"), str):
                 n.values[attr] = value["fingerprint"]  # from a snapshot: already masked
+                if isinstance(value.get("fromEnv"), str):
+                    n.references[attr] = value["fromEnv"]
             elif isinstance(value, dict | list):  # may hold the secret: never shown nor hashed
                 _unreadable(n, (attr,), SECRET_NOT_A_STRING, None)
             else:

@@ -17,6 +17,7 @@ from reconciler.model import (
     Change,
     CustomPropertiesChange,
     LiveObject,
+    Note,
     Plan,
     Problem,
     Ref,
@@ -60,6 +61,10 @@ class Options:
     targets: tuple[Target, ...] = ()
     excludes: tuple[Target, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
+    # False where the secrets are not available (a plan against a snapshot, --no-secrets):
+    # fromEnv values are unknown and only their references are compared
+    secrets_available: bool = True
+    mass_delete_setting: bool = False  # allowMassDelete: true in reconciler.yaml
 
     def selected(self, ref: Ref) -> bool:
         if self.targets and not any(t.matches(ref) for t in self.targets):
@@ -90,6 +95,7 @@ def build_plan(
             selected=options.selected,
             prune=_prunes(kind, docs, options.prune),
             env=options.env,
+            secrets_available=options.secrets_available,
         )
         changes += found.changes
         unmanaged += found.unmanaged
@@ -99,6 +105,11 @@ def build_plan(
         errors += found.errors
     _guards(desired, live, options, changes, errors)
     _unmatched_targets(desired, live, options, errors)
+    if options.mass_delete_setting:
+        warnings.append(
+            "allowMassDelete: true in reconciler.yaml: the mass-delete guard is off for this "
+            "commit; remove it once this change is applied"
+        )
     return Plan(
         org=org,
         api=api,
@@ -112,6 +123,7 @@ def build_plan(
         excludes=tuple(_show_target(t) for t in options.excludes),
         allow_mass_delete=options.allow_mass_delete,
         custom_properties=custom_properties,
+        secrets_compared=options.secrets_available,
     )
 
 
@@ -134,8 +146,8 @@ def _unmatched_targets(
                 continue  # it names an upload, which has no name
             if not any(t.matches(ref) for ref in refs):
                 errors.append(
-                    f"{flag} {_show_target(t)} matches no document and no live object "
-                    "(names are exact and case-sensitive)"
+                    f"Correct or remove {flag} {_show_target(t)}: it matches no document and "
+                    "no live object (names are exact and case-sensitive)"
                 )
 
 
@@ -176,21 +188,38 @@ def _guards(
         for r in protected:
             same_id = r.id and change.ref.id and r.id.lower() == change.ref.id.lower()
             if r.kind == change.ref.kind and (same_id or r.name == change.ref.name):
-                errors.append(f"{change.ref}: protect: true forbids deleting it")
+                errors.append(
+                    f"Keep {change.ref} declared, or remove its protect: true first: "
+                    "protect: true forbids deleting it"
+                )
     if options.allow_mass_delete:
         return
     for kind_name, objects in live.items():
         gone = sum(1 for c in deletes if c.ref.kind == kind_name)
         if objects and gone == len(objects):
-            errors.append(
-                f"the plan deletes every live {kind_name} ({gone}); "
-                "pass --allow-mass-delete if that is what you want"
-            )
+            errors.append(f"{ALLOW_MASS_DELETE} if you mean it: {EVERY_LIVE}{kind_name} ({gone})")
     if len(deletes) > options.prune_limit:
         errors.append(
-            f"the plan deletes {len(deletes)} objects, more than pruneLimit "
-            f"({options.prune_limit}); pass --allow-mass-delete if that is what you want"
+            f"{ALLOW_MASS_DELETE}, or raise pruneLimit, if you mean it: the plan deletes "
+            f"{len(deletes)} objects, {OVER_LIMIT} ({options.prune_limit})"
         )
+
+
+# The mass-delete refusals, as renderers find the deletions that caused them
+ALLOW_MASS_DELETE = "Set allowMassDelete: true in reconciler.yaml (or pass --allow-mass-delete)"
+EVERY_LIVE = "the plan deletes every live "
+OVER_LIMIT = "more than pruneLimit"
+
+
+def refused(errors: Sequence[str], change: Change) -> bool:
+    """Whether this change is one a refusal names (by ``Kind/Name``) or counts (a deletion
+    that makes a mass delete)."""
+    if any(f"{change.ref} " in e or f"{change.ref}:" in e for e in errors):
+        return True
+    if change.action != "delete":
+        return False
+    every = f"{EVERY_LIVE}{change.ref.kind} ("
+    return any(every in e or OVER_LIMIT in e for e in errors)
 
 
 # --- a prepared directory against the live state ---------------------------------------------
@@ -230,8 +259,28 @@ def make_plan(
     introduced = hygiene_report.introduced(state.hygiene, plan.changes)
     if introduced:
         lines = tuple(_hygiene_line(p, prepared.directory) for p in introduced)
-        plan = replace(plan, hygiene=lines)
+        notes = tuple(_note(p, prepared.directory) for p in introduced)
+        plan = replace(plan, hygiene=lines, hygiene_notes=notes)
+    warnings = [
+        p for p in prepared.problems if p.severity == "warning" and not p.rule.startswith("hygiene")
+    ]
+    if warnings:
+        plan = replace(plan, validation=tuple(_note(p, prepared.directory) for p in warnings))
     return plan
+
+
+def _note(problem: Problem, directory: Path) -> Note:
+    loc = problem.location
+    return Note(
+        file=_relative(loc.file, directory).as_posix() if loc else "",
+        line=loc.line if loc else 0,
+        message=problem.message.removeprefix(hygiene_report.PREFIX),
+        kind=problem.kind or "",
+        name=problem.name or "",
+        field=problem.field,
+        values=problem.hygiene.values if problem.hygiene else (),
+        suggestion=problem.hygiene.suggestion if problem.hygiene else "",
+    )
 
 
 def _custom_properties_selected(options: Options) -> bool:

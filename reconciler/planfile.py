@@ -23,6 +23,7 @@ from reconciler.model import (
     CustomPropertiesChange,
     FieldChange,
     Location,
+    Note,
     Plan,
     Ref,
     Unmanaged,
@@ -80,6 +81,32 @@ def _change(c: Change) -> dict[str, Any]:
     }
 
 
+def _note(n: Note) -> dict[str, Any]:
+    return {
+        "file": n.file,
+        "line": n.line,
+        "message": n.message,
+        "kind": n.kind,
+        "name": n.name,
+        "field": n.field,
+        "values": list(n.values),
+        "suggestion": n.suggestion,
+    }
+
+
+def _read_note(n: dict[str, Any]) -> Note:
+    return Note(
+        str(n["file"]),
+        int(n["line"]),
+        str(n["message"]),
+        str(n.get("kind", "")),
+        str(n.get("name", "")),
+        str(n.get("field", "")),
+        tuple(str(v) for v in n.get("values", ())),
+        str(n.get("suggestion", "")),
+    )
+
+
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """The plan document: what ``plan --format json`` prints and what plan files hold."""
     cp = plan.custom_properties
@@ -101,6 +128,10 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "warnings": list(plan.warnings),
         "errors": list(plan.errors),
         "hygiene": list(plan.hygiene),
+        "hygieneFindings": [_note(n) for n in plan.hygiene_notes],
+        "validation": [_note(n) for n in plan.validation],
+        "snapshot": plan.snapshot,
+        "secretsCompared": plan.secrets_compared,
         "customProperties": None
         if cp is None
         else {
@@ -164,6 +195,10 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
         excludes=tuple(data["excludes"]),
         allow_mass_delete=data["allowMassDelete"],
         hygiene=tuple(data.get("hygiene", ())),
+        hygiene_notes=tuple(_read_note(n) for n in data.get("hygieneFindings", ())),
+        validation=tuple(_read_note(n) for n in data.get("validation", ())),
+        snapshot=data.get("snapshot"),
+        secrets_compared=data.get("secretsCompared", True) is not False,
         custom_properties=None
         if cp is None
         else CustomPropertiesChange(

@@ -60,6 +60,7 @@ class Settings:
     token: Secret | None = field(repr=False)
     prune: bool | tuple[str, ...] = False
     prune_limit: int = DEFAULT_PRUNE_LIMIT
+    allow_mass_delete: bool = False  # allowMassDelete: the guard is off for this commit
     exclude: tuple[str, ...] = ()
     hygiene: Mapping[str, Any] = field(default_factory=dict)
     origin: Mapping[str, str] = field(default_factory=dict)
@@ -208,6 +209,7 @@ def resolve(
         token=Secret(token_value) if token_value else None,
         prune=prune,
         prune_limit=int(cfg.get("pruneLimit", DEFAULT_PRUNE_LIMIT)),
+        allow_mass_delete=cfg.get("allowMassDelete") is True,
         exclude=tuple(cfg.get("exclude", ())),
         hygiene=dict(cfg.get("hygiene", {})),
         origin={"org": org_origin, "api": api_origin},

@@ -327,7 +327,7 @@ def test_copies_that_differ_are_ambiguous_and_the_reason_reaches_stderr_in_json(
     )
     assert (code, out) == (1, "")
     assert err.startswith("Error: the plan was refused; nothing was written:\n")
-    assert "Guardrail/Guardrail 0000: 2 live objects have this name" in err
+    assert "of Guardrail/Guardrail 0000 to choose one: 2 live objects have this name" in err
     assert sandbox_org.writes() == writes
 
 

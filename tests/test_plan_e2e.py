@@ -100,7 +100,7 @@ def test_json_and_markdown_renderings(examples: Path, sandbox_org: SandboxOrg) -
     lines = out.splitlines()
     assert lines[0] == f"<!-- reconciler:plan dir=. org={sandbox_org.org} -->"
     assert lines[1].startswith("### Plan: 5 to add, 0 to change, 0 to destroy (")
-    assert "planned at `0123456789abcdef`" in lines[3]
+    assert "planned at `0123456`" in lines[3]
     assert sum(line.startswith("+ create ") for line in lines) == 5
     assert len(out) < 65_536
 
@@ -239,4 +239,95 @@ def test_markdown_names_the_pull_requests_head_commit(
     payload.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": "feedface"}}}))
     env = {**env, "GITHUB_SHA": "mergecommit", "GITHUB_EVENT_PATH": str(payload)}
     code, out, _ = run("plan", ".", *flags, "--format", "markdown", cwd=examples, env=env)
-    assert code == 0 and "planned at `feedface`" in out and "mergecommit" not in out
+    assert code == 0 and "planned at `feedfac`" in out and "mergecommit" not in out
+
+
+def test_a_snapshot_plan_without_the_secrets_shows_no_phantom_webhook_change(
+    examples: Path, sandbox_org: SandboxOrg
+) -> None:
+    """Pull-request jobs hold no secrets: a fromEnv value is unknown there, never its default
+    (the examples' guardrail says default: ""), and only its reference is compared."""
+    flags, env = against(sandbox_org, FINOPS_SLACK_WEBHOOK=HOOK)
+    code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=examples, env=env)
+    assert code == 0, out + err
+    code, out, err = run("snapshot", ".", *flags, "-o", "live.json", cwd=examples, env=env)
+    assert code == 0, err
+    assert '"fromEnv": "FINOPS_SLACK_WEBHOOK"' in (examples / "live.json").read_text()
+    offline = ("--org", sandbox_org.org, "--api", "https://127.0.0.1:9/v1", "--live", "live.json")
+    code, out, err = run("plan", ".", *offline, "--detailed-exitcode", cwd=examples, env={})
+    assert code == 0, out + err
+    assert out.splitlines()[-1] == "No changes."
+    assert "webhookUrl not compared: FINOPS_SLACK_WEBHOOK is not available here" in out
+    assert "the reference is unchanged" in out
+    code, md, err = run("plan", ".", *offline, "--format", "markdown", cwd=examples, env={})
+    assert code == 0, err
+    assert "### No changes" in md and "webhookUrl" not in md.split("#### Warnings")[0]
+
+    # a changed reference is a change, and a change of who gets notified
+    hook_file = examples / "guardrails" / "production-pr-limit.yaml"
+    hook_file.write_text(hook_file.read_text().replace("FINOPS_SLACK_WEBHOOK", "FINOPS_TEAMS"))
+    code, out, err = run("plan", ".", *offline, "--detailed-exitcode", cwd=examples, env={})
+    assert code == 2, out + err
+    assert "webhookUrl: fromEnv FINOPS_SLACK_WEBHOOK -> fromEnv FINOPS_TEAMS" in out
+    assert "[who is notified]" in out
+    hook_file.write_text(hook_file.read_text().replace("FINOPS_TEAMS", "FINOPS_SLACK_WEBHOOK"))
+
+    # against the API without the secret (--no-secrets, as the PR job passes): no change either
+    code, out, err = run(
+        "plan",
+        ".",
+        *flags,
+        "--no-secrets",
+        "--detailed-exitcode",
+        cwd=examples,
+        env=env | {"FINOPS_SLACK_WEBHOOK": ""},
+    )
+    assert code == 0, out + err
+    assert "does not record which variable" in out
+    # the idempotency check, with the secret: apply changed nothing that plan would undo
+    code, out, err = run("plan", ".", *flags, "--detailed-exitcode", cwd=examples, env=env)
+    assert code == 0, out + err
+    assert out.splitlines()[-1] == "No changes."
+
+
+def test_a_mass_delete_is_allowed_by_the_setting_the_pull_request_carries(
+    examples: Path, sandbox_org: SandboxOrg
+) -> None:
+    """The PR workflow cannot pass --allow-mass-delete; allowMassDelete: true in reconciler.yaml
+    travels with the commit to the apply on main, and every plan says it is set."""
+    flags, env = against(sandbox_org, FINOPS_SLACK_WEBHOOK=HOOK)
+    code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=examples, env=env)
+    assert code == 0, out + err
+    for file in (examples / "guardrails").glob("*.yaml"):
+        name = next(x for x in file.read_text().splitlines() if x.startswith("name:"))
+        file.write_text(f"kind: Guardrail\n{name}\nabsent: true\n")
+    code, out, err = run("plan", ".", *flags, cwd=examples, env=env)
+    assert code == 1
+    assert out.splitlines()[-1] == "Plan refused (1 problem): would add 0, change 0, destroy 2."
+    assert "  x Set allowMassDelete: true in reconciler.yaml (or pass --allow-mass-delete)" in out
+    config = examples / "reconciler.yaml"
+    config.write_text(config.read_text() + "allowMassDelete: true\n")
+    code, out, err = run("plan", ".", *flags, "--detailed-exitcode", cwd=examples, env=env)
+    assert code == 2, out + err
+    assert "allowMassDelete: true in reconciler.yaml: the mass-delete guard is off" in out
+    assert out.splitlines()[-1] == "Plan: 0 to add, 0 to change, 2 to destroy."
+    code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=examples, env=env)
+    assert code == 0, out + err
+    code, out, err = run("plan", ".", *flags, "--detailed-exitcode", cwd=examples, env=env)
+    assert code == 0 and out.splitlines()[-1] == "No changes.", out + err
+
+
+def test_a_plan_made_without_the_secrets_cannot_be_applied(
+    examples: Path, sandbox_org: SandboxOrg
+) -> None:
+    flags, env = against(sandbox_org)
+    code, _, err = run(
+        "plan", ".", *flags, "--no-secrets", "-o", "plan.json", cwd=examples, env=env
+    )
+    assert code == 0, err
+    assert json.loads((examples / "plan.json").read_text())["plan"]["secretsCompared"] is False
+    writes = sandbox_org.writes()
+    code, _, err = run("apply", "plan.json", *flags, cwd=examples, env=env)
+    assert code == 1
+    assert "planned with --no-secrets (fromEnv values were not compared)" in err
+    assert sandbox_org.writes() == writes

@@ -41,17 +41,15 @@ def expected_counts(plan: Plan) -> str:
     upload = cp is not None and cp.status == "update"
     add, destroy = plan.count("create"), plan.count("delete")
     change = plan.count("update") + int(upload)
-    counts = f"{add} to add, {change} to change, {destroy} to destroy"
     if plan.errors:
         n = len(plan.errors)
-        fixed = "the problem above is" if n == 1 else f"the {n} problems above are"
-        fixed = f"nothing can be applied until {fixed} fixed."
         return (
-            f"Plan refused: {counts}, but {fixed}" if plan.has_changes else f"Plan refused: {fixed}"
+            f"Plan refused ({n} problem{'s' * (n > 1)}): would add {add}, change {change}, "
+            f"destroy {destroy}."
         )
     if add + change + destroy == 0:
         return "No changes."
-    return f"Plan: {counts}."
+    return f"Plan: {add} to add, {change} to change, {destroy} to destroy."
 
 
 @pytest.mark.parametrize("name", ALL_PLANS)
@@ -66,8 +64,10 @@ def test_golden(name: str, tmp_path: Path) -> None:
     writes = sum(1 for c in plan.changes if c.action != "no-op")
     upload = plan.custom_properties is not None and plan.custom_properties.status == "update"
     assert len(shown) == writes + int(upload)  # one line per change, no-ops left out
-    assert (f"Problems ({len(plan.errors)}):" in lines) == bool(plan.errors)
-    assert "No changes." not in lines[:-1]
+    header = f"Problems ({len(plan.errors)}), each starting with its fix:"
+    assert (header in lines) == bool(plan.errors)
+    verdicts = [line for line in lines if line.startswith(("Plan", "No changes"))]
+    assert verdicts == [lines[-1]]  # one verdict, last
 
 
 def test_docs_show_the_real_example() -> None:
@@ -103,22 +103,24 @@ def test_counts_line() -> None:
 
 def test_refusal_is_the_one_verdict_after_its_problems() -> None:
     lines = text.render(refused_plan()).splitlines()
-    assert lines[-1] == (
-        "Plan refused: 0 to add, 0 to change, 3 to destroy, but nothing can be applied until "
-        "the 2 problems above are fixed."
-    )
+    assert lines[-1] == "Plan refused (2 problems): would add 0, change 0, destroy 3."
     assert [line for line in lines if line.startswith(("Plan", "No changes"))] == [lines[-1]]
-    refused = lines.index("Problems (2):")
-    assert lines[refused + 1].startswith("  x the plan deletes every live Guardrail (3)")
+    refused = lines.index("Problems (2), each starting with its fix:")
+    assert lines[refused + 1].startswith(
+        "  x Set allowMassDelete: true in reconciler.yaml (or pass --allow-mass-delete) if you "
+        "mean it: the plan deletes every live Guardrail (3)"
+    )
     assert refused > max(i for i, line in enumerate(lines) if "- delete" in line)
 
 
 def test_set_changes_are_summarised_and_capped() -> None:
     out = text.render(example_plan(), value_cap=2)
     assert "      tags[app_id].allowedValues: +3 -1 (4,981 unchanged)  [mixed]\n" in out
-    assert '          + "APP-5001"\n          + "APP-5002"\n          + ... and 1 more\n' in out
+    # a handful left over is shown, not counted ("and 1 more")
+    assert '          + "APP-5001"\n          + "APP-5002"\n          + "APP-5003"\n' in out
     assert '          - "APP-0042"\n' in out
-    assert "APP-5003" not in out
+    assert '          + "TEAM-00001"\n          + ... and 23 more\n' in out
+    assert "TEAM-00002" not in out
     # a create shows a count and a sample, never thousands of values
     assert 'allowedValues [4,981 values: "CC-00000", "CC-00001", ... and 4,979 more]' in out
     assert "CC-00002" not in out
@@ -138,7 +140,9 @@ def test_whole_tag_is_summarised_not_dumped() -> None:
 
 def test_secrets_show_fingerprints_or_unknown() -> None:
     out = text.render(example_plan())
-    assert "      webhookUrl: sha256:6a03edf49689 -> sha256:0cd5797b227b\n" in out
+    assert (
+        "      webhookUrl: sha256:6a03edf49689 -> sha256:0cd5797b227b  [who is notified]\n" in out
+    )
     partial = text.render(partial_plan())
     assert "      webhookUrl: unknown (HOOK_URL not set)\n" in partial
     assert "    ! needs HOOK_URL, not set here: apply will fail this change" in partial

@@ -323,7 +323,7 @@ def test_allow_mass_delete_never_overrides_protect(tmp_path: Path, sandbox_org: 
     writes = sandbox_org.writes()
     code, out, err = apply_dir(directory, sandbox_org, "--allow-mass-delete", "--prune")
     assert code == 1, out + err
-    assert "Guardrail/Crown jewels: protect: true forbids deleting it" in out
+    assert "Keep Guardrail/Crown jewels declared, or remove its protect: true first" in out
     assert sandbox_org.writes() == writes
     assert list(live(sandbox_org, "guardrails")) == ["Crown jewels"]
 
@@ -360,8 +360,9 @@ def test_a_plan_deleting_exactly_prune_limit_objects_is_allowed(tmp_path: Path) 
     assert errors(2, "X1", "X2", "X3") == (
         3,
         (
-            "the plan deletes 3 objects, more than pruneLimit (2); "
-            "pass --allow-mass-delete if that is what you want",
+            "Set allowMassDelete: true in reconciler.yaml (or pass --allow-mass-delete), or "
+            "raise pruneLimit, if you mean it: the plan deletes 3 objects, more than "
+            "pruneLimit (2)",
         ),
     )
     assert errors(0, "X1")[1] != ()

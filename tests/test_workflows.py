@@ -419,7 +419,9 @@ def test_the_flow_pull_request_merge_apply_drift(world: World) -> None:
     lines = comment["body"].splitlines()
     assert lines[0] == markdown.marker("examples", "acme")
     assert lines[1] == "### Plan: 0 to add, 1 to change, 0 to destroy (1 loosening)"
-    assert f"planned at `{c1}`" in lines[3]
+    assert f"planned at [`{c1[:7]}`](https://github.example/acme/policies/commit/{c1})" in lines[3]
+    # the snapshot's webhook reference is compared, not the secret the job does not hold
+    assert "webhookUrl" not in comment["body"].split("#### Warnings")[0]
     assert "totalThreshold: 25000 -> 30000" in comment["body"]
     assert "### Plan: 0 to add, 1 to change, 0 to destroy" in job.summary
     assert "reconciler-plan-examples" in world.artifacts
@@ -434,7 +436,7 @@ def test_the_flow_pull_request_merge_apply_drift(world: World) -> None:
     _ok(_pull_request(world, number, c2))
     [comment] = fake.comments(number)
     assert comment["edits"] == 1
-    assert f"planned at `{c2}`" in comment["body"]
+    assert f"planned at [`{c2[:7]}`]" in comment["body"]
     assert "increasePercentThreshold: 20 -> 25" in comment["body"]
 
     # merge: apply applies, from main
@@ -609,8 +611,12 @@ def test_a_failed_apply_reports_on_the_merged_pull_request(world: World) -> None
     refused = _pull_request(world, number, _commit(world, "hook", delete_all, base="hook"))
     assert refused.status == "failure", refused.logs()
     [comment] = fake.comments(number)
-    assert comment["body"].splitlines()[1].startswith("### Plan refused: 0 to add, 0 to change")
-    assert "pass --allow-mass-delete" in comment["body"]
+    assert (
+        comment["body"]
+        .splitlines()[1]
+        .startswith("### Plan refused (1 problem): would add 0, change 0, destroy 2")
+    )
+    assert "> - `Set allowMassDelete: true in reconciler.yaml" in comment["body"]
 
     work = world.origin.parent / "work"
     git(work, "checkout", "-q", "main")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from reconciler.commands._flags import PlanFlags, PlanFormat
 from reconciler.context import Context
@@ -12,6 +13,9 @@ from reconciler.model import LiveObject, Plan
 from reconciler.plan import Options, Target, make_plan
 from reconciler.render import problems as render_problems
 from reconciler.settings import Settings
+
+if TYPE_CHECKING:
+    from reconciler.render.markdown import Links
 
 
 def prepare_or_fail(directory: str, ctx: Context) -> Prepared:
@@ -38,12 +42,16 @@ def _targets(values: tuple[str, ...], flag: str) -> tuple[Target, ...]:
     return tuple(out)
 
 
-def diff_options(flags: PlanFlags, settings: Settings, ctx: Context) -> Options:
+def diff_options(
+    flags: PlanFlags, settings: Settings, ctx: Context, *, secrets_available: bool = True
+) -> Options:
     prune: bool | tuple[str, ...] = True if flags.prune else settings.prune
     return Options(
+        secrets_available=secrets_available,
         prune=prune,
         prune_limit=settings.prune_limit,
-        allow_mass_delete=flags.allow_mass_delete,
+        allow_mass_delete=flags.allow_mass_delete or settings.allow_mass_delete,
+        mass_delete_setting=settings.allow_mass_delete,
         targets=_targets(flags.targets, "--target"),
         excludes=_targets(flags.excludes, "--exclude"),
         env=ctx.env,
@@ -58,13 +66,14 @@ def plan_against(
     *,
     org: str,
     api: str,
+    secrets_available: bool = True,
 ) -> Plan:
     """The plan of a prepared directory against live objects, with this command's options."""
     assert prepared.settings is not None
     return make_plan(
         prepared,
         live,
-        diff_options(flags, prepared.settings, ctx),
+        diff_options(flags, prepared.settings, ctx, secrets_available=secrets_available),
         org=org,
         api=api,
         baseline=flags.baseline,
@@ -80,16 +89,26 @@ def print_plan(plan: Plan, fmt: PlanFormat, ctx: Context) -> None:
     elif fmt == "markdown":
         from reconciler.render import markdown
 
-        commit = None
-        if "GITHUB_SHA" in ctx.env or "GITHUB_EVENT_PATH" in ctx.env:
-            from reconciler.github.actions import event, head_sha
-
-            commit = head_sha(event(ctx.env), ctx.env) or None
-        print(markdown.render(plan, commit=commit), file=ctx.stdout)
+        print(markdown.render(plan, links=comment_links(ctx)), file=ctx.stdout)
     else:
         from reconciler.render import text
 
         print(text.render(plan, color=ctx.color), file=ctx.stdout)
+
+
+def comment_links(ctx: Context) -> Links:
+    """What the comment links to in a GitHub Actions run: the head commit, the run and its
+    artifacts (``GITHUB_SERVER_URL``, ``GITHUB_REPOSITORY``, ``GITHUB_RUN_ID``)."""
+    from datetime import UTC, datetime
+
+    from reconciler.render.markdown import Links
+
+    commit = ""
+    if "GITHUB_SHA" in ctx.env or "GITHUB_EVENT_PATH" in ctx.env:
+        from reconciler.github.actions import event, head_sha
+
+        commit = head_sha(event(ctx.env), ctx.env)
+    return Links.from_env(ctx.env, commit, datetime.now(UTC))
 
 
 def plan_exit_code(plan: Plan, *, detailed: bool, fail_on_unmanaged: bool) -> int:

@@ -169,6 +169,11 @@ def _apply_file(given: str, params: ApplyParams, ctx: Context) -> int:
         raise InputError(
             f"{given}: planned against a snapshot ({plan.api[9:]}); plan against the API to apply"
         )
+    if not plan.secrets_compared:
+        raise InputError(
+            f"{path}: planned with --no-secrets (fromEnv values were not compared); plan with "
+            "the secrets to apply"
+        )
     _check_target(plan, ctx)
     directory = ctx.cwd / plan.dir
     upload = _wants_upload(plan, params)

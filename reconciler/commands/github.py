@@ -241,6 +241,7 @@ def execute(params: Params, ctx: Context) -> int:
 
 def _comment(params: CommentParams, ctx: Context) -> int:
     from reconciler import planfile
+    from reconciler.commands._common import comment_links
     from reconciler.github import actions, comments
     from reconciler.render import markdown
 
@@ -252,7 +253,7 @@ def _comment(params: CommentParams, ctx: Context) -> int:
             "no pull request: run on a pull_request event or pass --pr N "
             "(the event payload, GITHUB_EVENT_PATH, names none)"
         )
-    body = markdown.render(plan, commit=actions.head_sha(payload, ctx.env) or None)
+    body = markdown.render(plan, links=comment_links(ctx))
     with actions.from_env(ctx.env) as gh:
         outcome = comments.upsert_comment(gh, number, body)
     verb = {"created": "Posted", "updated": "Updated", "unchanged": "Unchanged:"}[outcome.action]

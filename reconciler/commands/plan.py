@@ -20,6 +20,7 @@ class PlanParams:
     live: str | None  # a snapshot file, as given: the plan records it
     fail_on_unmanaged: bool
     flags: PlanFlags
+    no_secrets: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> PlanParams:
@@ -31,6 +32,7 @@ class PlanParams:
             live=args.live,
             fail_on_unmanaged=args.fail_on_unmanaged,
             flags=PlanFlags.from_args(args),
+            no_secrets=args.no_secrets,
         )
 
 
@@ -53,6 +55,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--live",
         metavar="SNAPSHOT",
         help="plan against a live snapshot file: no token, no network",
+    )
+    parser.add_argument(
+        "--no-secrets",
+        action="store_true",
+        help="fromEnv values are not available here (pull-request jobs): compare their "
+        "references, never their defaults (implied by --live)",
     )
     parser.add_argument(
         "--fail-on-unmanaged",
@@ -81,15 +89,24 @@ def execute(params: PlanParams, ctx: Context) -> int:
     if params.live:
         from reconciler import snapshot
 
-        org, live = snapshot.load(ctx.cwd / params.live, settings.org)
+        org, live, origin = snapshot.load(ctx.cwd / params.live, settings.org)
         api = record = f"snapshot:{params.live}"
-        plan = _common.plan_against(prepared, live, params.flags, ctx, org=org, api=api)
+        plan = _common.plan_against(
+            prepared, live, params.flags, ctx, org=org, api=api, secrets_available=False
+        )
+        plan = replace(plan, snapshot={"file": params.live, **origin})
     else:
         require_org(settings)
         with connect(settings, ctx.env) as conn:
             live = fetch_live(conn.client)
             plan = _common.plan_against(
-                prepared, live, params.flags, ctx, org=conn.org, api=conn.label
+                prepared,
+                live,
+                params.flags,
+                ctx,
+                org=conn.org,
+                api=conn.label,
+                secrets_available=not params.no_secrets,
             )
             record = conn.record
     if params.out:

@@ -36,6 +36,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def execute(params: SnapshotParams, ctx: Context) -> int:
+    from datetime import UTC, datetime
+
     from reconciler import snapshot
     from reconciler.config import ConfigFile, load_config
     from reconciler.errors import InputError
@@ -65,7 +67,10 @@ def execute(params: SnapshotParams, ctx: Context) -> int:
     )
     with connect(settings, ctx.env) as conn:
         live = fetch_live(conn.client)
-        snapshot.save(ctx.cwd / params.out, conn.org, conn.label, live)
+        refs = snapshot.references(prepared.state.resources, live, ctx.env)
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        origin = snapshot.origin_here(ctx.env, now)
+        snapshot.save(ctx.cwd / params.out, conn.org, conn.label, live, refs, origin)
     count = sum(len(v) for v in live.values())
     print(f"Saved {count} live objects of org {conn.org} to {params.out}.", file=ctx.stdout)
     return 0

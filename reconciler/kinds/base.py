@@ -43,6 +43,9 @@ class ObjectKind(Protocol):
     keyed_lists: tuple[tuple[str, str], ...]  # (list attribute, key field): compared by key
     secret_fields: tuple[str, ...]  # written as {fromEnv: VAR}, compared by fingerprint
     prunable: bool  # undeclared live objects may be deleted by ``prune``
+    # who gets notified (webhooks, recipient lists): a change there is shown as one, whatever
+    # its governance label
+    notification_fields: tuple[str, ...]
 
     def check(self, c: DocumentCheck) -> dict[str, Any]:
         """The rules a schema cannot say; returns attributes to replace (values read from

@@ -30,6 +30,7 @@ class Guardrail:
     set_fields: tuple[FieldPath, ...] = (*filters.SET_FIELDS, *((r,) for r in _RECIPIENTS))
     keyed_lists: tuple[tuple[str, str], ...] = ()
     secret_fields: tuple[str, ...] = ("webhookUrl",)
+    notification_fields: tuple[str, ...] = ("webhookUrl", *_RECIPIENTS)
     prunable: bool = True
 
     def check(self, c: DocumentCheck) -> dict[str, Any]:

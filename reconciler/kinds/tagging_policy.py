@@ -48,6 +48,7 @@ class TaggingPolicy:
     set_fields: tuple[FieldPath, ...] = (*filters.SET_FIELDS, ("tags", "[]", "allowedValues"))
     keyed_lists: tuple[tuple[str, str], ...] = (("tags", "key"),)
     secret_fields: tuple[str, ...] = ()
+    notification_fields: tuple[str, ...] = ()
     prunable: bool = True
 
     def check(self, c: DocumentCheck) -> dict[str, Any]:

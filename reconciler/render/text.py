@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from reconciler.model import (
@@ -74,12 +74,24 @@ def value(v: Any, detail: Detail) -> str:
     return clean(repr(v), detail.max_chars)
 
 
+HANDFUL = 3  # values left over that are shown rather than counted ("and 2 more")
+
+
+def first(items: Sequence[Any], flagged: Sequence[Any]) -> tuple[Any, ...]:
+    """``items`` with those in ``flagged`` (values a plan's hygiene findings are about) first,
+    so that a cap never hides them."""
+    if not flagged:
+        return tuple(items)
+    marked = set(flagged)
+    return tuple(x for x in items if x in marked) + tuple(x for x in items if x not in marked)
+
+
 def values(items: Sequence[Any], detail: Detail) -> str:
     """``["a", "b"]`` up to the cap, else ``[4,981 values: "a", ... and 4,971 more]``."""
     n, cap = len(items), detail.value_cap
     if n == 0:
         return "[]"
-    if n <= cap:
+    if n <= cap + HANDFUL and cap > 0:
         return "[" + ", ".join(value(x, detail) for x in items) + "]"
     if cap <= 0:
         return f"[{plural(n, 'value')}]"
@@ -101,7 +113,8 @@ def _tag(tag: Mapping[str, Any], detail: Detail) -> str:
     if tag.get("allowedRegex"):
         parts.append(f"allowedRegex {value(tag['allowedRegex'], detail)}")
     allowed = tag.get("allowedValues") or []
-    parts.append(f"allowedValues {values(list(allowed), detail)}")
+    if allowed or tag.get("valueType") == "LIST":  # an empty list matters only to a LIST tag
+        parts.append(f"allowedValues {values(list(allowed), detail)}")
     return ", ".join(parts)
 
 
@@ -119,7 +132,9 @@ def _secret(v: Any, change: Change, path: str) -> str:
     if v is None:
         sent = (change.send or {}).get(path)
         if isinstance(sent, Mapping) and sent.get("fromEnv"):
-            return f"unknown ({clean(sent['fromEnv'])} not set)"
+            if sent["fromEnv"] in change.unresolved:
+                return f"unknown ({clean(sent['fromEnv'])} not set)"
+            return f"fromEnv {clean(sent['fromEnv'])} (value not available here)"
         return "unknown"
     if v == "":
         return '""'
@@ -140,7 +155,9 @@ def _paint(text: str, code: str, color: bool) -> str:
     return f"{code}{text}{_RESET}" if color else text
 
 
-def change_lines(change: Change, detail: Detail, *, color: bool = False) -> list[str]:
+def change_lines(
+    change: Change, detail: Detail, *, color: bool = False, flagged: Sequence[Any] = ()
+) -> list[str]:
     """The change's header, then (with ``detail.fields``) one or more lines per field.
 
     Lines are not indented: the header starts with its symbol; fields are indented by 4, set
@@ -149,7 +166,7 @@ def change_lines(change: Change, detail: Detail, *, color: bool = False) -> list
     symbol = SYMBOLS[change.action]
     head = _paint(f"{symbol} {change.action}", _COLORS[symbol], color)
     ref = change.ref
-    line = f"{head} {ref_text(ref.kind, ref.name, ref.id, detail)} [{change.governance}]"
+    line = f"{head} {ref_text(ref.kind, ref.name, ref.id, detail)} [{label(change)}]"
     if change.reason:
         line += f"  # {clean(change.reason, detail.max_chars)}"
     lines = [line]
@@ -159,14 +176,16 @@ def change_lines(change: Change, detail: Detail, *, color: bool = False) -> list
     if not detail.fields:
         return lines
     for fc in change.fields:
+        if fc.is_set and flagged:
+            fc = replace(fc, added=first(fc.added, flagged))
         if change.action == "create":
-            lines.extend(_create_field(fc, change, detail))
+            lines.extend(create_field(fc, change, detail))
         else:
-            lines.extend(_update_field(fc, change, detail, color))
+            lines.extend(update_field(fc, change, detail, color))
     return lines
 
 
-def _create_field(fc: FieldChange, change: Change, detail: Detail) -> list[str]:
+def create_field(fc: FieldChange, change: Change, detail: Detail) -> list[str]:
     path = clean(fc.path, detail.max_chars)
     if fc.secret:
         return [f"    {path}: {_secret(fc.after, change, fc.path)}"]
@@ -185,17 +204,19 @@ def _create_field(fc: FieldChange, change: Change, detail: Detail) -> list[str]:
     return [f"    {clean(p, detail.max_chars)}: {value(v, detail)}" for p, v in shown]
 
 
-def _update_field(fc: FieldChange, change: Change, detail: Detail, color: bool) -> list[str]:
+def update_field(fc: FieldChange, change: Change, detail: Detail, color: bool) -> list[str]:
     path = clean(fc.path, detail.max_chars)
     label = "" if fc.governance == "neutral" else f"  [{fc.governance}]"
+    if notifies(change, fc):
+        label += "  [who is notified]"
     if fc.secret:
         before, after = _secret(fc.before, change, fc.path), _secret(fc.after, change, fc.path)
         return [f"    {path}: {before} -> {after}{label}"]
     if fc.is_set:
         head = f"    {path}: +{len(fc.added):,} -{len(fc.removed):,} ({fc.unchanged:,} unchanged)"
         lines = [head + label]
-        lines += _sample("+", fc.added, detail, color)
-        lines += _sample("-", fc.removed, detail, color)
+        lines += sample("+", fc.added, detail, color)
+        lines += sample("-", fc.removed, detail, color)
         return lines
     if isinstance(fc.after, Mapping) and fc.before is None:
         return [f"    {path}: added {value(fc.after, detail)}{label}"]
@@ -204,9 +225,11 @@ def _update_field(fc: FieldChange, change: Change, detail: Detail, color: bool) 
     return [f"    {path}: {value(fc.before, detail)} -> {value(fc.after, detail)}{label}"]
 
 
-def _sample(sign: str, items: Sequence[str], detail: Detail, color: bool) -> list[str]:
+def sample(sign: str, items: Sequence[str], detail: Detail, color: bool) -> list[str]:
     mark = _paint(sign, _COLORS[sign], color)
     cap = max(detail.value_cap, 0)
+    if cap and len(items) <= cap + HANDFUL:
+        cap = len(items)
     lines = [f"        {mark} {value(v, detail)}" for v in items[:cap]]
     if len(items) > cap and cap > 0:
         lines.append(f"        {mark} ... and {len(items) - cap:,} more")
@@ -223,7 +246,17 @@ def api_text(plan: Plan) -> str:
 
 
 def header(plan: Plan) -> str:
-    return f"org {clean(plan.org)} @ {api_text(plan)}"
+    snap = plan.snapshot
+    if snap is None:
+        return f"org {clean(plan.org)} @ {api_text(plan)}"
+    source = f"live snapshot {clean(snap.get('file', ''))}"
+    if snap.get("ref"):
+        source += f" from {clean(snap['ref'])}"
+    if snap.get("commit"):
+        source += f" @ {clean(snap['commit'][:7])}"
+    if snap.get("takenAt"):
+        source += f", taken {clean(snap['takenAt'])}"
+    return f"org {clean(plan.org)} @ {source}"
 
 
 def partial_text(plan: Plan) -> str:
@@ -254,7 +287,7 @@ def custom_properties_lines(
     lines = [f"{head} {table.name}: {counts} rows against {base} ({rows} in the file)"]
     if detail.fields:
         for sign, items in (("+", cp.added), ("~", cp.changed), ("-", cp.removed)):
-            lines += _sample(sign, items, detail, color)
+            lines += sample(sign, items, detail, color)
     return lines
 
 
@@ -271,27 +304,39 @@ def unmanaged_line(u: Unmanaged, detail: Detail) -> str:
     return line
 
 
-def verdict(plan: Plan) -> str:
-    """The last line: the counts, or, for a refused plan, the refusal (one verdict, never
-    ``Plan refused`` above and ``No changes.`` below)."""
-    if not plan.errors:
-        return counts(plan)
-    n = len(plan.errors)
-    problems = "the problem above is" if n == 1 else f"the {n:,} problems above are"
-    fixed = f"nothing can be applied until {problems} fixed."
-    if not plan.has_changes:
-        return f"Plan refused: {fixed}"
-    return f"Plan refused: {counts(plan).removeprefix('Plan: ').rstrip('.')}, but {fixed}"
-
-
 def counts(plan: Plan) -> str:
-    """``Plan: 1 to add, 2 to change, 0 to destroy.`` or ``No changes.``"""
-    if not plan.has_changes:
-        return "No changes."
+    """``Plan: 1 to add, 2 to change, 0 to destroy.`` or ``No changes.``; for a refused plan
+    ``Plan refused (2 problems): would add 1, change 0, destroy 3.``"""
     cp = plan.custom_properties
     change = plan.count("update") + (1 if cp is not None and cp.status == "update" else 0)
     add, destroy = plan.count("create"), plan.count("delete")
+    if plan.errors:
+        return (
+            f"Plan refused ({plural(len(plan.errors), 'problem')}): would add {add:,}, "
+            f"change {change:,}, destroy {destroy:,}."
+        )
+    if not plan.has_changes:
+        return "No changes."
     return f"Plan: {add} to add, {change} to change, {destroy} to destroy."
+
+
+def notifies(change: Change, fc: FieldChange) -> bool:
+    """Whether a field change changes who gets notified (a kind's ``notification_fields``):
+    shown as such, whatever its governance label."""
+    if change.action != "update":
+        return False
+    from reconciler import kinds  # here: show need not load the kinds unless it draws a plan
+
+    kind = kinds.OBJECT_KINDS.get(change.ref.kind)
+    top = fc.path.split(".")[0].split("[")[0]
+    return kind is not None and top in kind.notification_fields
+
+
+def label(change: Change) -> str:
+    """The change's governance label, and ``who is notified`` when it changes that too."""
+    if any(notifies(change, fc) for fc in change.fields):
+        return f"{change.governance}, who is notified"
+    return change.governance
 
 
 def governance_counts(plan: Plan) -> list[tuple[Governance, int]]:
@@ -314,9 +359,16 @@ def render(plan: Plan, *, color: bool = False, value_cap: int = 10) -> str:
     out = [header(plan)]
     if plan.partial:
         out.append(partial_text(plan))
+    flagged: dict[tuple[str, str], tuple[str, ...]] = {}
+    for note in plan.hygiene_notes:
+        key = (note.kind, note.name)
+        flagged[key] = flagged.get(key, ()) + note.values
     for change in shown_changes(plan):
         out.append("")
-        out += ["  " + line for line in change_lines(change, detail, color=color)]
+        lines = change_lines(
+            change, detail, color=color, flagged=flagged.get((change.ref.kind, change.ref.name), ())
+        )
+        out += ["  " + line for line in lines]
     if plan.custom_properties is not None:
         cp_lines = custom_properties_lines(plan.custom_properties, detail, color=color)
         if cp_lines:
@@ -333,7 +385,8 @@ def render(plan: Plan, *, color: bool = False, value_cap: int = 10) -> str:
         out += ["", f"Warnings ({len(plan.warnings):,}):"]
         out += [f"  ! {clean(w)}" for w in plan.warnings]
     if plan.errors:
-        out += ["", f"Problems ({len(plan.errors):,}):"]
+        out += ["", f"Problems ({len(plan.errors):,}), each starting with its fix:"]
         out += [f"  x {clean(e)}" for e in plan.errors]
-    out += ["", _paint(verdict(plan), _BOLD + (_RED if plan.errors else ""), color)]
+    # one verdict, last: the refusal with what the plan would have done, never "No changes."
+    out += ["", _paint(counts(plan), _BOLD + (_RED if plan.errors else ""), color)]
     return escape.lines("\n".join(out))

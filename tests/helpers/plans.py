@@ -194,9 +194,10 @@ def refused_plan() -> Plan:
             for i in range(3)
         ),
         errors=(
-            "the plan deletes every live Guardrail (3); "
-            "pass --allow-mass-delete if that is what you want",
-            "Guardrail/Crown jewels: protect: true forbids deleting it",
+            "Set allowMassDelete: true in reconciler.yaml (or pass --allow-mass-delete) if you "
+            "mean it: the plan deletes every live Guardrail (3)",
+            "Keep Guardrail/Crown jewels declared, or remove its protect: true first: "
+            "protect: true forbids deleting it",
         ),
     )
 

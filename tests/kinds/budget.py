@@ -26,6 +26,7 @@ class Budget:
     set_fields: tuple[FieldPath, ...] = (("owners",), ("notify", "emails"))
     keyed_lists: tuple[tuple[str, str], ...] = ()
     secret_fields: tuple[str, ...] = ()
+    notification_fields: tuple[str, ...] = ()
     prunable: bool = True
 
     def check(self, c: DocumentCheck) -> dict[str, Any]:
