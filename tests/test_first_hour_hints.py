@@ -115,10 +115,10 @@ def test_a_target_that_matches_nothing_is_refused_and_nothing_else(
         assert "No changes." not in out
         lines = out.splitlines()
         assert lines[-3:] == [
-            "  x --target Guardrail/Nope matches no document and no live object (names are "
-            "exact and case-sensitive)",
+            "  x Correct or remove --target Guardrail/Nope: it matches no document and no live "
+            "object (names are exact and case-sensitive)",
             "",
-            "Plan refused: nothing can be applied until the problem above is fixed.",
+            "Plan refused (1 problem): would add 0, change 0, destroy 0.",
         ]
         assert [line for line in lines if line.startswith("Plan")] == [lines[-1]]
     assert sandbox_org.writes() == 0

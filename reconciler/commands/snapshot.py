@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.context import Context
+
+if TYPE_CHECKING:
+    from reconciler.model import Resource
 
 HELP = "save the org's live state (secrets as fingerprints) for plan --live"
 
@@ -46,8 +51,9 @@ def execute(params: SnapshotParams, ctx: Context) -> int:
     from reconciler.settings import resolve
     from reconciler.workdir import desired_dir
 
-    # Only the settings matter: the resource files are never read (they may await a pull, or
-    # not be a desired state at all).
+    # The settings are all a snapshot needs: the resource files are read only to record which
+    # fromEnv variable each live secret comes from, and never stop it (they may await a pull,
+    # or not be a desired state at all).
     given = desired_dir(params.dir, "snapshot", ctx)
     directory = ctx.cwd / given
     if not directory.is_dir():
@@ -67,10 +73,32 @@ def execute(params: SnapshotParams, ctx: Context) -> int:
     )
     with connect(settings, ctx.env) as conn:
         live = fetch_live(conn.client)
-        refs = snapshot.references(prepared.state.resources, live, ctx.env)
+        refs = snapshot.references(_resources(directory), live, ctx.env)
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         origin = snapshot.origin_here(ctx.env, now)
         snapshot.save(ctx.cwd / params.out, conn.org, conn.label, live, refs, origin)
     count = sum(len(v) for v in live.values())
     print(f"Saved {count} live objects of org {conn.org} to {params.out}.", file=ctx.stdout)
     return 0
+
+
+def _resources(directory: Path) -> tuple[Resource, ...]:
+    """The documents of the directory that read without errors, when it has a valid
+    reconciler.yaml (even with --org and --api given); nothing otherwise, or when the files
+    cannot be read: the snapshot then records no references, and plans against it say that the
+    secrets were not compared."""
+    from reconciler.config import load_config
+    from reconciler.desired import read_desired
+    from reconciler.errors import InputError
+    from reconciler.settings import CONFIG_NAME
+
+    if not (directory / CONFIG_NAME).is_file():
+        return ()
+    try:
+        config = load_config(directory)
+        if not config.valid:
+            return ()
+        state = read_desired(directory, exclude=tuple(config.data.get("exclude", ())))
+    except (InputError, OSError):
+        return ()
+    return tuple(state.resources)
