@@ -82,7 +82,7 @@ def _resolve(send: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in send.items():
         if isinstance(value, dict) and "fromEnv" in value and "fingerprint" in value:
-            resolved = env.get(value["fromEnv"], value.get("default"))
+            resolved = secrets.from_env(env, value["fromEnv"], value.get("default"))
             if resolved is None:
                 raise _Unresolved(f"{value['fromEnv']} is not set")
             secrets.register(resolved)  # sent: an API may echo it in an error

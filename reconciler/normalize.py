@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler import secrets
 from reconciler.kinds.base import TOOL_ONLY, ObjectKind
 from reconciler.model import SecretRef
 from reconciler.schemas import load_schema, with_defaults
@@ -272,7 +273,7 @@ def normalize_desired(
                 n.values[attr] = Unknown(f"{value.env} not available here")
                 n.references[attr] = value.env
                 continue
-            resolved = env.get(value.env, value.default)
+            resolved = secrets.from_env(env, value.env, value.default)
             if resolved is None:
                 n.values[attr] = Unknown(f"{value.env} not set")
                 n.unknown[attr] = f"{value.env} not set"

@@ -145,3 +145,11 @@ def scrub_data(value: Any) -> Any:
 def forget() -> None:
     """Forget every value (a new run in the same process)."""
     KNOWN.clear()
+
+
+def from_env(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    """The value of a ``{fromEnv: NAME, default: ...}`` reference; None when it has none.
+
+    An empty variable counts as unset: GitHub passes a secret the environment lacks as "", and
+    that must not clear a webhook (a document that means "none" writes ``""`` itself)."""
+    return env.get(name) or default

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reconciler import __version__, kinds
+from reconciler import __version__, kinds, secrets
 from reconciler.errors import InputError
 from reconciler.files import read_json, write_atomic
 from reconciler.kinds.base import ObjectKind
@@ -55,7 +55,7 @@ def references(
             have = obj.attributes.get(attr)
             if not isinstance(ref, SecretRef) or not isinstance(have, str):
                 continue
-            value = env.get(ref.env, ref.default)
+            value = secrets.from_env(env, ref.env, ref.default)
             if value is not None and fingerprint(value) == fingerprint(have):
                 out.setdefault((r.kind, obj.id), {})[attr] = ref.env
     return out

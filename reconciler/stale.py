@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reconciler import kinds
+from reconciler import kinds, secrets
 from reconciler.errors import InputError, StalePlanError
 from reconciler.kinds.base import ObjectKind
 from reconciler.model import CustomPropertiesTable, LiveObject, Location, Plan
@@ -68,7 +68,7 @@ def stale_reasons(
             )
         for key, value in (change.send or {}).items():
             if isinstance(value, dict) and "fromEnv" in value and "fingerprint" in value:
-                current = env.get(value["fromEnv"], value.get("default"))
+                current = secrets.from_env(env, value["fromEnv"], value.get("default"))
                 if (
                     current is not None
                     and value["fingerprint"] is not None

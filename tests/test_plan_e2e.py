@@ -331,3 +331,27 @@ def test_a_plan_made_without_the_secrets_cannot_be_applied(
     assert code == 1
     assert "planned with --no-secrets (fromEnv values were not compared)" in err
     assert sandbox_org.writes() == writes
+
+
+def test_an_empty_secret_variable_is_unset_and_never_clears_the_webhook(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    """GitHub passes a secret the environment lacks as "": that is an unset variable, not a
+    webhook to clear. Plan shows no change to it, apply writes nothing."""
+    (tmp_path / "g.yaml").write_text(
+        "kind: Guardrail\nname: Budget\nscope: PULL_REQUEST\nincreaseThreshold: 100\n"
+        "webhookUrl: {fromEnv: HOOK}\n"
+    )
+    flags, env = against(sandbox_org, HOOK=HOOK)
+    code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=tmp_path, env=env)
+    assert code == 0, out + err
+    writes = sandbox_org.writes()
+    empty = env | {"HOOK": ""}
+    code, out, err = run("plan", ".", *flags, "--detailed-exitcode", cwd=tmp_path, env=empty)
+    assert code == 0, out + err
+    assert out.splitlines()[-1] == "No changes." and '-> ""' not in out
+    code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=tmp_path, env=empty)
+    assert code == 0, out + err
+    assert sandbox_org.writes() == writes
+    code, out, err = run("plan", ".", *flags, "--detailed-exitcode", cwd=tmp_path, env=env)
+    assert code == 0 and out.splitlines()[-1] == "No changes.", out + err

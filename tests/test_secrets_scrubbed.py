@@ -273,3 +273,14 @@ def test_pull_makes_the_servicenow_credentials_known(
     assert code == 0, err
     said = f"401 for {servicenow.user.upper()} with {servicenow.password}"
     assert secrets.scrub(said) == "401 for *** with ***"
+
+
+def test_an_empty_variable_is_an_unset_one() -> None:
+    from reconciler.secrets import from_env
+
+    assert from_env({"HOOK": ""}, "HOOK", None) is None
+    assert (
+        from_env({"HOOK": ""}, "HOOK", "https://fallback.example/x") == "https://fallback.example/x"
+    )
+    assert from_env({}, "HOOK", "") == ""
+    assert from_env({"HOOK": "https://hooks.example/x"}, "HOOK", "") == "https://hooks.example/x"
