@@ -147,7 +147,7 @@ def test_snapshot_and_export_with_org_and_api_need_no_desired_state(
     flags, env = against(sandbox_org)
     code, out, err = run("snapshot", *flags, "-o", "live.json", cwd=unrelated, env=env)
     assert (code, err) == (0, ""), out + err
-    assert out == f"Saved 1 live objects of org {sandbox_org.org} to live.json.\n"
+    assert out == f"Saved 1 live object of org {sandbox_org.org} to live.json.\n"
     code, out, err = run("export", *flags, "-o", "gov", cwd=unrelated, env=env)
     assert (code, err) == (0, ""), out + err
     code, out, err = run("plan", "gov", *flags, "--detailed-exitcode", cwd=unrelated, env=env)

@@ -48,6 +48,7 @@ def execute(params: SnapshotParams, ctx: Context) -> int:
     from reconciler.errors import InputError
     from reconciler.live import connect, fetch_live
     from reconciler.render import problems as render_problems
+    from reconciler.render.text import plural
     from reconciler.settings import resolve
     from reconciler.workdir import desired_dir
 
@@ -78,7 +79,8 @@ def execute(params: SnapshotParams, ctx: Context) -> int:
         origin = snapshot.origin_here(ctx.env, now)
         snapshot.save(ctx.cwd / params.out, conn.org, conn.label, live, refs, origin)
     count = sum(len(v) for v in live.values())
-    print(f"Saved {count} live objects of org {conn.org} to {params.out}.", file=ctx.stdout)
+    saved = plural(count, "live object")
+    print(f"Saved {saved} of org {conn.org} to {params.out}.", file=ctx.stdout)
     return 0
 
 
