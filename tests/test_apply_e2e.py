@@ -433,16 +433,16 @@ def test_sync_custom_properties_always_uploads(examples: Path, sandbox_org: Sand
 def _apply_updates(
     directory: Path, org: SandboxOrg
 ) -> tuple[list[tuple[str, tuple[str, ...]]], int]:
-    """Plan and apply ``directory`` with the library; the events and the requests apply sent."""
+    """Plan and apply ``directory`` with the library; the events, and the requests apply sent."""
     prepared = prepare(directory, flag_org=org.org, flag_api=org.base_url, env={})
     with ApiClient(org.base_url, org.org, Secret(org.token)) as client:
         live = fetch_live(client)
         plan = make_plan(
             prepared, live, Options(), org=org.org, api="test", baseline=None, display_dir="."
         )
-        before = client.request_count
+        before = org.requests()  # as the sandbox counts them
         result = Executor(client, env={}, parallelism=2).run(plan)
-        sent = client.request_count - before
+        sent = org.requests() - before
     return [(e.outcome, e.warnings) for e in result.events], sent
 
 
