@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from reconciler.commands._flags import PlanFlags, PlanFormat
 from reconciler.context import Context
@@ -14,9 +14,18 @@ from reconciler.render import problems as render_problems
 from reconciler.settings import Settings
 
 
-def prepare_or_fail(directory: str, ctx: Context) -> Prepared:
-    """Read and check DIR (as given); print its problems to stderr; stop on errors."""
-    prepared = prepare(ctx.cwd / directory, flag_org=ctx.org, flag_api=ctx.api, env=ctx.env)
+def prepare_or_fail(
+    directory: str, ctx: Context, on_settings: Callable[[Settings], None] | None = None
+) -> Prepared:
+    """Read and check DIR (as given); print its problems to stderr; stop on errors.
+    ``on_settings``: see ``desired.prepare``."""
+    prepared = prepare(
+        ctx.cwd / directory,
+        flag_org=ctx.org,
+        flag_api=ctx.api,
+        env=ctx.env,
+        on_settings=on_settings,
+    )
     for problem in prepared.problems:
         print(render_problems.line(problem, ctx.display_path), file=ctx.stderr)
     if prepared.errors or prepared.settings is None:

@@ -68,27 +68,51 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def execute(params: PlanParams, ctx: Context) -> int:
+    from contextlib import ExitStack
     from dataclasses import replace
 
     from reconciler import planfile
     from reconciler.commands import _common
-    from reconciler.live import connect, fetch_live, require_org
+    from reconciler.errors import ReconcilerError
+    from reconciler.live import Connection, Prefetch, connect, fetch_live, require_org
     from reconciler.planfile import desired_digest
+    from reconciler.settings import Settings
 
-    prepared = _common.prepare_or_fail(params.dir, ctx)
-    settings = prepared.settings
-    assert settings is not None
-    _common.diff_options(params.flags, settings, ctx)  # flag errors before any network
-    if params.live:
-        from reconciler import snapshot
+    with ExitStack() as stack:
+        early: list[tuple[Connection, Prefetch]] = []
 
-        org, live = snapshot.load(ctx.cwd / params.live, settings.org)
-        api = record = f"snapshot:{params.live}"
-        plan = _common.plan_against(prepared, live, params.flags, ctx, org=org, api=api)
-    else:
-        require_org(settings)
-        with connect(settings, ctx.env) as conn:
-            live = fetch_live(conn.client)
+        def start(settings: Settings) -> None:
+            """The list requests, started before the files are read, unless something checked
+            first (the flags, the org, the token) stops the run: then that error is raised in
+            its turn, after the files' errors, as if nothing had started."""
+            if params.live:
+                return
+            try:
+                _common.diff_options(params.flags, settings, ctx)
+                require_org(settings)
+                conn = stack.enter_context(connect(settings, ctx.env))
+            except ReconcilerError:
+                return
+            early.append((conn, Prefetch(conn.client)))
+
+        prepared = _common.prepare_or_fail(params.dir, ctx, on_settings=start)
+        settings = prepared.settings
+        assert settings is not None
+        _common.diff_options(params.flags, settings, ctx)  # flag errors before any network
+        if params.live:
+            from reconciler import snapshot
+
+            org, live = snapshot.load(ctx.cwd / params.live, settings.org)
+            api = record = f"snapshot:{params.live}"
+            plan = _common.plan_against(prepared, live, params.flags, ctx, org=org, api=api)
+        else:
+            if early:
+                conn, prefetch = early[0]
+                live = prefetch.result()
+            else:
+                require_org(settings)
+                conn = stack.enter_context(connect(settings, ctx.env))
+                live = fetch_live(conn.client)
             plan = _common.plan_against(
                 prepared, live, params.flags, ctx, org=conn.org, api=conn.label
             )
