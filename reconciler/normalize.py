@@ -29,7 +29,7 @@ from typing import Any
 
 from reconciler.kinds.base import TOOL_ONLY, ObjectKind
 from reconciler.model import SecretRef
-from reconciler.schemas import load_schema, with_defaults
+from reconciler.schemas import load_schema
 
 Path = tuple[str, ...]
 
@@ -158,7 +158,8 @@ def _canon(
     kind: ObjectKind, schema: Mapping[str, Any], value: Any, path: Path, spec: Path, n: Normalized
 ) -> Any:
     """``path`` names the node (``tags/[]/app_id``); ``spec`` its place in the schema
-    (``tags/[]``). Unknown keys are set aside under ``path``."""
+    (``tags/[]``). Unknown keys are set aside under ``path``; missing keys get their schema
+    default (as ``schemas.with_defaults`` fills them), in the same walk."""
     if isinstance(value, dict):
         props = schema.get("properties")
         if props is None:
@@ -170,6 +171,10 @@ def _canon(
                 out[k] = _canon(kind, sub, v, (*path, k), (*spec, k), n)
             else:
                 n.extras.setdefault(path, {})[k] = v
+        if len(out) < len(props):
+            for k, sub in props.items():
+                if k not in out and "default" in sub:
+                    out[k] = _canon(kind, sub, sub["default"], (*path, k), (*spec, k), n)
         return out
     if isinstance(value, list):
         if _is_set(kind, spec):
@@ -298,8 +303,6 @@ def normalize_live(kind: ObjectKind, attributes: Mapping[str, Any]) -> Normalize
             continue
         extras = dict(n.extras)
         try:
-            if isinstance(value, dict | list):
-                value = with_defaults(props[attr], value)
             n.values[attr] = _canon(kind, props[attr], value, (attr,), (attr,), n)
         except _Odd as odd:
             n.extras = extras  # what this attribute had set aside is moot
