@@ -41,7 +41,6 @@ from reconciler.normalize import (
     plain_fingerprint,
     set_minus,
     sorted_values,
-    state_fingerprint,
 )
 
 
@@ -177,15 +176,8 @@ def diff_kind(
                 f"({', '.join(sorted(extra))}); they are kept"
             )
         fields = _field_changes(kind, have.values, want.values, rename=bool(doc.id))
-        if not fields:
-            changes.append(
-                Change(
-                    "no-op",
-                    ref,
-                    live_fingerprint=state_fingerprint(have.values),
-                    source=doc.location,
-                )
-            )
+        if not fields:  # nothing to write: no stale check needs its digest
+            changes.append(Change("no-op", ref, source=doc.location))
             continue
         top = sorted({f.path.split(".")[0].split("[")[0] for f in fields})
         changes.append(
