@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reconciler import validator_cache
 from reconciler.documents import Ambiguous
 
 if TYPE_CHECKING:
@@ -66,14 +67,36 @@ def _compiled(name: str) -> Callable[[Any], Any]:
 
     fastjsonschema speaks draft-07; the schemas use only keywords whose meaning is the same in
     draft-07 and 2020-12 (tests/test_schemas.py checks that both agree on every test input).
-    Defaults are not applied: the input is never modified.
+    Defaults are not applied: the input is never modified. Generating and compiling the code
+    takes tens of milliseconds, in every process: the compiled code is cached on disk.
     """
     import fastjsonschema
 
-    schema = {k: v for k, v in load_schema(name).items() if k != "$id"}
+    schema = _without_descriptions({k: v for k, v in load_schema(name).items() if k != "$id"})
     schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    validate: Callable[[Any], Any] = fastjsonschema.compile(schema, use_default=False)
+    code = validator_cache.load(schema, fastjsonschema.VERSION)
+    if code is None:
+        source = fastjsonschema.compile_to_code(schema, use_default=False)
+        code = compile(source, f"<validator of {name}>", "exec")
+        validator_cache.store(schema, fastjsonschema.VERSION, code)
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # the code fastjsonschema generated, or its cached compiled form
+    validate: Callable[[Any], Any] = namespace["validate"]
     return validate
+
+
+def _without_descriptions(node: Any) -> Any:
+    """The schema without its documentation: the generated code embeds the schema in every
+    error it can raise, and a third of it is descriptions."""
+    if isinstance(node, dict):
+        return {
+            k: _without_descriptions(v)
+            for k, v in node.items()
+            if not (k == "description" and isinstance(v, str))
+        }
+    if isinstance(node, list):
+        return [_without_descriptions(v) for v in node]
+    return node
 
 
 def is_valid(name: str, data: Any) -> bool:
