@@ -62,7 +62,10 @@ def diff_kind(
     selected: Callable[[Ref], bool],
     prune: bool,
     env: Mapping[str, str],
+    keep_live: bool = True,
 ) -> KindDiff:
+    """``keep_live``: updates and deletes keep the live values they were computed from, and
+    their digest (what a saved plan's stale check needs); a plan that is only shown skips them."""
     out = KindDiff()
     changes, unmanaged, warnings, errors = out.changes, out.unmanaged, out.warnings, out.errors
     by_id = {o.id.lower(): o for o in objects}
@@ -131,7 +134,7 @@ def diff_kind(
                         "delete",
                         Ref(kind.name, live_name, live_obj.id),
                         governance="loosening",
-                        **_live_state(live_n),
+                        **_live_state(live_n, keep_live),
                         reason="absent: true",
                         source=doc.location,
                     )
@@ -187,7 +190,7 @@ def diff_kind(
                 fields=tuple(fields),
                 governance=governance.combine(f.governance for f in fields),
                 send=_send(kind, doc.attributes, want, top, have.extras),
-                **_live_state(have),
+                **_live_state(have, keep_live),
                 reason=f'renamed from "{live_obj.attributes.get("name")}"' if "name" in top else "",
                 source=doc.location,
             )
@@ -218,7 +221,7 @@ def diff_kind(
                     "delete",
                     ref,
                     governance="loosening",
-                    **_live_state(have),
+                    **_live_state(have, keep_live),
                     reason="prune: not declared" + (f"; {hint}" if hint else ""),
                 )
             )
@@ -254,9 +257,11 @@ def _set_aside(ref: Ref, have: Normalized, what: str) -> str:
     return f"{ref} (id {ref.id}): cannot be read ({fields}); {what}"
 
 
-def _live_state(have: Normalized) -> dict[str, Any]:
+def _live_state(have: Normalized, keep: bool) -> dict[str, Any]:
     """What an update or delete keeps of the live object: its values as planned (so a stale
     plan can name what changed) and their digest, made plain once for both."""
+    if not keep:
+        return {}
     values = plain(have.values)
     return {"live_values": values, "live_fingerprint": plain_fingerprint(values)}
 

@@ -60,6 +60,9 @@ class Options:
     targets: tuple[Target, ...] = ()
     excludes: tuple[Target, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
+    # the live values of updates and deletes, for saved plans and JSON (sorting and hashing a
+    # list of 100,000 values is not free); a plan that is only shown does without
+    keep_live: bool = True
 
     def selected(self, ref: Ref) -> bool:
         if self.targets and not any(t.matches(ref) for t in self.targets):
@@ -90,6 +93,7 @@ def build_plan(
             selected=options.selected,
             prune=_prunes(kind, docs, options.prune),
             env=options.env,
+            keep_live=options.keep_live,
         )
         changes += found.changes
         unmanaged += found.unmanaged

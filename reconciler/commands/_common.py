@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from reconciler.commands._flags import PlanFlags, PlanFormat
 from reconciler.context import Context
@@ -67,13 +68,16 @@ def plan_against(
     *,
     org: str,
     api: str,
+    keep_live: bool = True,
 ) -> Plan:
-    """The plan of a prepared directory against live objects, with this command's options."""
+    """The plan of a prepared directory against live objects, with this command's options.
+    ``keep_live``: see ``Options.keep_live``."""
     assert prepared.settings is not None
+    options = diff_options(flags, prepared.settings, ctx)
     return make_plan(
         prepared,
         live,
-        diff_options(flags, prepared.settings, ctx),
+        replace(options, keep_live=keep_live),
         org=org,
         api=api,
         baseline=flags.baseline,

@@ -99,12 +99,15 @@ def execute(params: PlanParams, ctx: Context) -> int:
         settings = prepared.settings
         assert settings is not None
         _common.diff_options(params.flags, settings, ctx)  # flag errors before any network
+        keep_live = bool(params.out) or params.format == "json"  # what only plan files hold
         if params.live:
             from reconciler import snapshot
 
             org, live = snapshot.load(ctx.cwd / params.live, settings.org)
             api = record = f"snapshot:{params.live}"
-            plan = _common.plan_against(prepared, live, params.flags, ctx, org=org, api=api)
+            plan = _common.plan_against(
+                prepared, live, params.flags, ctx, org=org, api=api, keep_live=keep_live
+            )
         else:
             if early:
                 conn, prefetch = early[0]
@@ -114,7 +117,13 @@ def execute(params: PlanParams, ctx: Context) -> int:
                 conn = stack.enter_context(connect(settings, ctx.env))
                 live = fetch_live(conn.client)
             plan = _common.plan_against(
-                prepared, live, params.flags, ctx, org=conn.org, api=conn.label
+                prepared,
+                live,
+                params.flags,
+                ctx,
+                org=conn.org,
+                api=conn.label,
+                keep_live=keep_live,
             )
             record = conn.record
     if params.out:
