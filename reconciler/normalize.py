@@ -167,10 +167,12 @@ def _canon(
         out = {}
         for k, v in value.items():
             sub = props.get(k)
-            if sub is not None:
+            if sub is None:
+                n.extras.setdefault(path, {})[k] = v
+            elif isinstance(v, dict | list):
                 out[k] = _canon(kind, sub, v, (*path, k), (*spec, k), n)
             else:
-                n.extras.setdefault(path, {})[k] = v
+                out[k] = v  # a scalar is its own canonical form
         if len(out) < len(props):
             for k, sub in props.items():
                 if k not in out and "default" in sub:

@@ -125,12 +125,15 @@ def with_defaults(schema: dict[str, Any], instance: Any) -> Any:
         result = dict(instance)
         for key, sub in props.items():
             if key in result:
-                result[key] = with_defaults(sub, result[key])
+                value = result[key]
+                if isinstance(value, dict | list):  # scalars are kept as they are
+                    result[key] = with_defaults(sub, value)
             elif "default" in sub:
                 default = sub["default"]
                 if isinstance(default, dict | list):  # a fresh one: never share the schema's
                     default = type(default)() if not default else copy.deepcopy(default)
-                result[key] = with_defaults(sub, default)
+                    default = with_defaults(sub, default)
+                result[key] = default
         return result
     if isinstance(instance, list):
         items = schema.get("items")
