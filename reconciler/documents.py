@@ -205,6 +205,9 @@ _TIMESTAMP11 = re.compile(
 )
 # First characters that can start a non-string plain scalar in either version.
 _SPECIAL_START = frozenset("0123456789+-.~nNtTfFyYoO<=")
+# a scalar starting with one of these letters is special only as one of the words above
+# (every number, timestamp, .inf or .nan starts with a digit, a sign or a dot)
+_WORD_START = frozenset("nNtTfFyYoO")
 
 
 class _Timestamp:
@@ -302,8 +305,11 @@ def resolve_plain(text: str) -> object:
     """The value of a plain (unquoted, untagged) scalar, or ``Ambiguous`` if 1.1 and 1.2 differ."""
     if not text:
         return None
-    if text[0] not in _SPECIAL_START:
+    first = text[0]
+    if first not in _SPECIAL_START:
         return text
+    if first in _WORD_START and text not in _BOOL11 and text not in _NULL:
+        return text  # "team-a", "Tag everything": never read as anything but a string
     as12 = _read12(text)
     as11 = _read11(text)
     if isinstance(as12, HugeNumber) or isinstance(as11, HugeNumber):

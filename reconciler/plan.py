@@ -203,10 +203,13 @@ def make_plan(
     if table is not None and _custom_properties_selected(options):
         cp = kinds.TABLE.change(prepared.directory, table, baseline)
         cp = replace(cp, file=_relative(table.file, prepared.directory).as_posix())
+    relative: dict[Path, Path] = {}  # many resources share a file: one relative_to per file
+    for r in state.resources:
+        file = r.location.file
+        if file not in relative:
+            relative[file] = _relative(file, prepared.directory)
     resources = [
-        replace(
-            r, location=replace(r.location, file=_relative(r.location.file, prepared.directory))
-        )
+        replace(r, location=replace(r.location, file=relative[r.location.file]))
         for r in state.resources
     ]
     plan = build_plan(
