@@ -322,9 +322,18 @@ def _unreadable(n: Normalized, path: Path, why: str, raw: Any) -> None:
     n.unreadable[field_label(path)] = why
 
 
+_PLAIN = frozenset({str, int, float, type(None)})
+
+
 def equal(a: Any, b: Any) -> bool:
     """Equality of canonical values: numbers as numbers, but never booleans as numbers (in sets
     neither); an unreadable value equals only the same unreadable value."""
+    kind = type(a)
+    if kind is type(b):
+        if kind in _PLAIN:  # the common case, first
+            return bool(a == b)
+        if kind is dict:
+            return a.keys() == b.keys() and all(equal(v, b[k]) for k, v in a.items())
     if isinstance(a, Unknown) or isinstance(b, Unknown):
         return True  # cannot be known: never a change
     if isinstance(a, Unreadable) or isinstance(b, Unreadable):

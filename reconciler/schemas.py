@@ -174,6 +174,7 @@ def _fast_view(data: Any, sets: Sequence[tuple[str, ...]]) -> Any:
 
 
 def _shrunk(node: Any, path: tuple[str, ...]) -> Any:
+    """``node`` itself when nothing below it was shrunk (the common case copies nothing)."""
     if not path:
         if isinstance(node, list) and len(node) > 16 and _plain_strings(node):
             return node[:1]
@@ -182,15 +183,26 @@ def _shrunk(node: Any, path: tuple[str, ...]) -> Any:
     if head == "[]":
         if not isinstance(node, list):
             return node
-        items = [_shrunk(item, rest) for item in node]
-        return items if any(a is not b for a, b in zip(items, node, strict=True)) else node
+        items: list[Any] | None = None
+        for i, item in enumerate(node):
+            new = _shrunk(item, rest)
+            if new is not item:
+                if items is None:
+                    items = list(node)
+                items[i] = new
+        return node if items is None else items
     if not isinstance(node, dict):
         return node
     keys = list(node) if head == "*" else [head] if head in node else []
-    changed = {k: _shrunk(node[k], rest) for k in keys}
-    if all(changed[k] is node[k] for k in keys):
-        return node
-    return {**node, **changed}
+    changed: dict[str, Any] | None = None
+    for k in keys:
+        value = node[k]
+        new = _shrunk(value, rest)
+        if new is not value:
+            if changed is None:
+                changed = dict(node)
+            changed[k] = new
+    return node if changed is None else changed
 
 
 def schema_errors(
