@@ -15,6 +15,10 @@ Growth: ``--values 1000000 --objects 10000``: the time per value and per object 
 peak memory within 1.3x of the floor's.
 
     python benchmarks/plan.py [--runs N] [--values N] [--objects N] [--case values|objects]
+        [--before PYTHON]
+
+``--before``: the interpreter of another checkout (e.g. ``main``'s venv): its plan runs too, in
+the same rounds (plan, before, floor, ...).
 """
 
 from __future__ import annotations
@@ -167,35 +171,55 @@ def run_once(cmd: list[str], env: dict[str, str], figures: Figures) -> None:
         raise SystemExit(f"{cmd} failed ({proc.returncode}): {err.decode()[-2000:]}")
 
 
-def measure(desired: Path, served: Served, runs: int) -> tuple[Figures, Figures]:
-    py, env = sys.executable, served.env()
-    plan = [py, "-m", "reconciler", "plan", str(desired), *served.flags()]
-    floor = [py, str(FLOOR), str(desired), served.api, "bench"]
-    ours, base = Figures([], []), Figures([], [])
-    run_once(plan, env, Figures([], []))  # warm the page cache and the sandbox, unmeasured
-    run_once(floor, env, Figures([], []))
+def measure(
+    desired: Path, served: Served, runs: int, before: str | None
+) -> tuple[Figures, Figures, Figures | None]:
+    env = served.env()
+    commands = {"plan": sys.executable, "before": before}
+    figures = {name: Figures([], []) for name, python in commands.items() if python}
+    floor = Figures([], [])
+    floor_cmd = [sys.executable, str(FLOOR), str(desired), served.api, "bench"]
+
+    def plan(python: str) -> list[str]:
+        return [python, "-m", "reconciler", "plan", str(desired), *served.flags()]
+
+    for name in figures:  # warm the page cache, the byte code and the sandbox, unmeasured
+        run_once(plan(str(commands[name])), env, Figures([], []))
+    run_once(floor_cmd, env, Figures([], []))
     for _ in range(runs):
-        run_once(plan, env, ours)
-        run_once(floor, env, base)
-    return ours, base
+        for name, figure in figures.items():
+            run_once(plan(str(commands[name])), env, figure)
+        run_once(floor_cmd, env, floor)
+    return figures["plan"], floor, figures.get("before")
 
 
-def report(title: str, units: int, unit: str, target: float, ours: Figures, base: Figures) -> None:
+def report(
+    title: str,
+    units: int,
+    unit: str,
+    target: float,
+    ours: Figures,
+    base: Figures,
+    before: Figures | None,
+) -> None:
     ratio = ours.median / base.median
     memory = ours.peak / base.peak
     print(title)
-    print(
-        f"  plan   {ours.median:6.3f} s  ({ours.median / units * 1e6:6.2f} us per {unit})  "
-        f"peak {ours.peak / 1024:5.0f} MiB"
-    )
-    print(
-        f"  floor  {base.median:6.3f} s  ({base.median / units * 1e6:6.2f} us per {unit})  "
-        f"peak {base.peak / 1024:5.0f} MiB"
-    )
+    rows = [("plan", ours), ("floor", base)] + ([("before", before)] if before else [])
+    for name, figures in rows:
+        print(
+            f"  {name:<6} {figures.median:6.3f} s  ({figures.median / units * 1e6:7.2f} us per "
+            f"{unit})  peak {figures.peak / 1024:5.0f} MiB"
+        )
     print(
         f"  ratio  {ratio:.2f}x (target: at most {target:.1f}x), peak memory {memory:.2f}x "
         "(target: at most 1.3x)"
     )
+    if before:
+        print(
+            f"  before {before.median / base.median:.2f}x the floor, peak memory "
+            f"{before.peak / base.peak:.2f}x"
+        )
 
 
 def main() -> int:
@@ -204,6 +228,9 @@ def main() -> int:
     parser.add_argument("--values", type=int, default=100_000)
     parser.add_argument("--objects", type=int, default=5_000)
     parser.add_argument("--case", choices=("values", "objects"), action="append")
+    parser.add_argument(
+        "--before", metavar="PYTHON", help="also time the plan of another checkout's interpreter"
+    )
     args = parser.parse_args()
     cases = args.case or ["values", "objects"]
     print(f"median of {args.runs} interleaved rounds of cold processes, {os.cpu_count()} CPUs")
@@ -214,16 +241,16 @@ def main() -> int:
             else:
                 desired, live = objects_case(Path(tmp), args.objects)
             served.seed(live)
-            ours, base = measure(desired, served, args.runs)
+            ours, base, before = measure(desired, served, args.runs, args.before)
         if case == "values":
             title = (
                 f"{POLICIES} policies, {GUARDRAILS} guardrails, one policy with "
                 f"{args.values:,} values from a CSV (1% changed)"
             )
-            report(title, args.values, "value", 1.4, ours, base)
+            report(title, args.values, "value", 1.4, ours, base, before)
         else:
             title = f"{args.objects:,} small objects (1% changed)"
-            report(title, args.objects, "object", 1.6, ours, base)
+            report(title, args.objects, "object", 1.6, ours, base, before)
     return 0
 
 
