@@ -80,16 +80,22 @@ MAX_DEPTH = 200  # the deepest nesting of live data accepted (an API answer, a s
 
 def nested_deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
     """Whether lists and objects nest more than ``limit`` levels (``[1]`` is 1 level), found
-    without recursion: the check that keeps recursive code from meeting a RecursionError."""
+    without recursion: the check that keeps recursive code from meeting a RecursionError.
+    One level at a time: each container is visited once, and no scalar is kept."""
     if not isinstance(value, dict | list):
         return limit < 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
+    level = [value]
+    depth = 1
+    while level:
         if depth > limit:
             return True
-        items = node.values() if isinstance(node, dict) else node
-        stack.extend((x, depth + 1) for x in items if isinstance(x, dict | list))
+        below = []
+        for node in level:
+            for x in node.values() if isinstance(node, dict) else node:
+                if isinstance(x, dict | list):
+                    below.append(x)
+        level = below
+        depth += 1
     return False
 
 
