@@ -25,6 +25,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from reconciler.kinds.base import TOOL_ONLY, ObjectKind
@@ -141,8 +142,12 @@ def field_label(path: Path) -> str:
 
 
 def managed_attributes(kind: ObjectKind) -> list[str]:
-    props = load_schema(kind.schema)["properties"]
-    return [p for p in props if p not in TOOL_ONLY]
+    return list(_managed(kind.schema))
+
+
+@cache
+def _managed(schema: str) -> tuple[str, ...]:
+    return tuple(p for p in load_schema(schema)["properties"] if p not in TOOL_ONLY)
 
 
 def _is_set(kind: ObjectKind, path: Path) -> bool:
@@ -175,6 +180,8 @@ def _canon(
             sub = props.get(k)
             if sub is None:
                 n.extras.setdefault(path, {})[k] = v
+            elif isinstance(v, list) and _is_set(kind, (*spec, k)):
+                out[k] = _set(v, (*path, k))  # the most common list, without a call of _canon
             elif isinstance(v, dict | list):
                 out[k] = _canon(kind, sub, v, (*path, k), (*spec, k), n)
             else:
@@ -264,7 +271,7 @@ def normalize_desired(
 ) -> Normalized:
     n = Normalized({})
     props = load_schema(kind.schema)["properties"]
-    for attr in managed_attributes(kind):
+    for attr in _managed(kind.schema):
         if attr not in attributes:
             continue
         value = attributes[attr]
@@ -292,7 +299,7 @@ def normalize_live(kind: ObjectKind, attributes: Mapping[str, Any]) -> Normalize
     """Total: odd data becomes ``Unreadable`` values named in ``unreadable``, never an error."""
     n = Normalized({})
     props = load_schema(kind.schema)["properties"]
-    for attr in managed_attributes(kind):
+    for attr in _managed(kind.schema):
         if attr not in attributes:
             n.values[attr] = Unknown("not returned by the API")
             n.unknown[attr] = "not returned by the API"

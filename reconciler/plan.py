@@ -124,6 +124,8 @@ def _unmatched_targets(
     errors: list[str],
 ) -> None:
     """A --target or --exclude that names nothing is a typo, not a quiet "No changes."."""
+    if not options.targets and not options.excludes:
+        return
     refs = [Ref(r.kind, r.name, r.id) for r in desired]
     refs += [
         Ref(kind, str(o.attributes.get("name", "")), o.id)
