@@ -71,6 +71,7 @@ def sandbox(root: Path, faults: str = "") -> Iterator[Served]:
         check=True,
     ).stdout.strip()
     command = [py, "-m", "reconciler", "sandbox", "serve", "--db", str(db), "--port", "0"]
+    command += ["--max-body-bytes", str(64 * 1024 * 1024)]  # a list of 1,000,000 values
     if faults:
         command += ["--faults", faults]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
