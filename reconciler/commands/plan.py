@@ -84,8 +84,10 @@ def execute(params: PlanParams, ctx: Context) -> int:
         def start(settings: Settings) -> None:
             """The list requests, started before the files are read, unless something checked
             first (the flags, the org, the token) stops the run: then that error is raised in
-            its turn, after the files' errors, as if nothing had started."""
-            if params.live:
+            its turn, after the files' errors, as if nothing had started. Not for the embedded
+            sandbox: it would serve from this process (no time gained), and a directory with
+            errors must not start it."""
+            if params.live or settings.is_sandbox:
                 return
             try:
                 _common.diff_options(params.flags, settings, ctx)
