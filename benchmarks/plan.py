@@ -1,111 +1,128 @@
-"""plan on a large org against its floor, measured in the same run.
+"""plan against its honest floor, measured in the same run, rounds interleaved.
 
-The org: 500 tagging policies, 500 guardrails, and one policy whose tag allows 100,000 values
-(read from a CSV), of which 1% differ between the files and the live state. The sandbox serves
-it on 127.0.0.1 from a separate process.
+The floor is ``benchmarks/plan_floor.py``: YAML with ``yaml.CSafeLoader``, the CSV with ``csv``,
+the two list GETs with ``requests`` against the same sandbox server, per-object set differences
+with the schema defaults, the changed values printed. Each figure is a whole cold process
+(``reconciler plan DIR`` with its HTTP, text output); the rounds alternate plan, floor, plan,
+floor... and the medians are compared. Peak memory is each child's maximum resident set size,
+as GNU time (/usr/bin/time) reports it.
 
-Figures, each the median wall time of 5 cold processes:
-- plan: ``reconciler plan DIR`` against the sandbox (HTTP included);
-- plan --live: the same against a live snapshot file (no network);
-- floor: what no implementation can avoid: a C-loader YAML load of the same files, a csv read
-  of the values, a JSON load of the live payload, and a set difference of the big list.
-Target: plan at most 1.5x the floor, and one list request per kind.
+Cases (the sandbox serves the live state from its own process on 127.0.0.1):
+- values: 500 tagging policies, 500 guardrails, and one policy whose tag allows N values read
+  from a CSV (default 100,000), 1% of them differ from the live list. Target: 1.4x.
+- objects: N small objects (default 5,000, half policies, half guardrails, in files of 100),
+  1% of them changed. Target: 1.6x.
+Growth: ``--values 1000000 --objects 10000``: the time per value and per object stays flat, and
+peak memory within 1.3x of the floor's.
 
-    python benchmarks/plan.py [--runs N] [--values N]
+    python benchmarks/plan.py [--runs N] [--values N] [--objects N] [--case values|objects]
+        [--before PYTHON]
+
+``--before``: the interpreter of another checkout (e.g. ``main``'s venv): its plan runs too, in
+the same rounds (plan, before, floor, ...).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from _sandbox import sandbox
+from _sandbox import Served, sandbox
 
+FLOOR = Path(__file__).resolve().parent / "plan_floor.py"
 POLICIES = 500
 GUARDRAILS = 500
-
-FLOOR = """
-import csv, glob, json, sys, yaml
-root, live = sys.argv[1], sys.argv[2]
-docs = []
-for path in sorted(glob.glob(root + "/**/*.yaml", recursive=True)):
-    with open(path, encoding="utf-8") as fh:
-        docs.extend(yaml.load_all(fh.read(), Loader=yaml.CSafeLoader))
-with open(root + "/data/apps.csv", newline="", encoding="utf-8") as fh:
-    values = {row[0] for row in csv.reader(fh)}
-with open(live, encoding="utf-8") as fh:
-    payload = json.load(fh)
-big = next(o for o in payload["TaggingPolicy"] if o["attributes"]["name"] == "Application ID")
-have = set(big["attributes"]["tags"][0]["allowedValues"])
-print(len(values - have), len(have - values), len(docs))
-"""
+PER_FILE = 100
 
 
-def make_org(root: Path, n_values: int) -> tuple[Path, dict[str, list[dict[str, Any]]]]:
-    """The desired-state directory and the live objects (1% of the big list differs)."""
-    d = root / "desired"
-    (d / "policies").mkdir(parents=True)
-    (d / "guardrails").mkdir()
+def policy(i: int, shift: int = 0) -> tuple[str, dict[str, Any]]:
+    """A small tagging policy as YAML and as live attributes (``shift`` changes one value)."""
+    text = (
+        f"kind: TaggingPolicy\nname: Policy {i:05d}\nmessage: Tag everything, team {i}.\n"
+        f"filters:\n  repos: {{include: [acme/repo-{i}-*]}}\n"
+        f"tags:\n  - key: team\n    mandatory: true\n    valueType: LIST\n"
+        f"    allowedValues: [team-{i}-a, team-{i}-b, team-{i}-c]\n"
+    )
+    live = {
+        "name": f"Policy {i:05d}",
+        "message": f"Tag everything, team {i}.",
+        "filters": {"repos": {"include": [f"acme/repo-{i}-*"]}},
+        "tags": [
+            {
+                "key": "team",
+                "mandatory": True,
+                "valueType": "LIST",
+                "allowedValues": [
+                    f"team-{i}-c",
+                    f"team-{i}-a",
+                    f"team-{i}-{'b' if not shift else 'x'}",
+                ],
+            }
+        ],
+    }
+    return text, live
+
+
+def guardrail(i: int, shift: int = 0) -> tuple[str, dict[str, Any]]:
+    text = (
+        f"kind: Guardrail\nname: Guardrail {i:05d}\nscope: PROJECT\n"
+        f"totalThreshold: {1000 + i}\nmessage: Budget of project {i}.\nprComment: true\n"
+    )
+    live = {
+        "name": f"Guardrail {i:05d}",
+        "scope": "PROJECT",
+        "totalThreshold": 1000 + i + shift,
+        "message": f"Budget of project {i}.",
+        "prComment": True,
+    }
+    return text, live
+
+
+def write_objects(
+    d: Path, policies: int, guardrails: int, changed_every: int
+) -> dict[str, list[dict[str, Any]]]:
+    """The YAML files of the objects under ``d`` and their live twins; every ``changed_every``-th
+    one differs (0: none)."""
+    live: dict[str, list[dict[str, Any]]] = {"tagging-policies": [], "guardrails": []}
+    for folder, count, make, path in (
+        ("policies", policies, policy, "tagging-policies"),
+        ("guardrails", guardrails, guardrail, "guardrails"),
+    ):
+        (d / folder).mkdir(parents=True, exist_ok=True)
+        for start in range(0, count, PER_FILE):
+            docs = []
+            for i in range(start, min(count, start + PER_FILE)):
+                shift = 1 if changed_every and i % changed_every == 0 else 0
+                text, attributes = make(i, shift)
+                docs.append(text)
+                live[path].append(attributes)
+            (d / folder / f"{folder}-{start // PER_FILE:04d}.yaml").write_text("---\n".join(docs))
+    return live
+
+
+def values_case(root: Path, n_values: int) -> tuple[Path, dict[str, list[dict[str, Any]]]]:
+    d = root / "values"
+    live = write_objects(d, POLICIES, GUARDRAILS, 0)
+    (d / "reconciler.yaml").write_text("org: bench\n")
     (d / "data").mkdir()
-    (d / "reconciler.yaml").write_text("org: bench\napi: sandbox\n")
-    live: dict[str, list[dict[str, Any]]] = {"TaggingPolicy": [], "Guardrail": []}
-    for f in range(10):
-        docs = []
-        for i in range(f * POLICIES // 10, (f + 1) * POLICIES // 10):
-            docs.append(
-                f"kind: TaggingPolicy\nname: Policy {i:04d}\nmessage: Tag everything, team {i}.\n"
-                f"filters:\n  repos: {{include: [acme/repo-{i}-*]}}\n"
-                f"tags:\n  - key: team\n    mandatory: true\n    valueType: LIST\n"
-                f"    allowedValues: [team-{i}-a, team-{i}-b, team-{i}-c]\n"
-            )
-            live["TaggingPolicy"].append(
-                {
-                    "name": f"Policy {i:04d}",
-                    "message": f"Tag everything, team {i}.",
-                    "filters": {"repos": {"include": [f"acme/repo-{i}-*"]}},
-                    "tags": [
-                        {
-                            "key": "team",
-                            "mandatory": True,
-                            "valueType": "LIST",
-                            "allowedValues": [f"team-{i}-c", f"team-{i}-a", f"team-{i}-b"],
-                        }
-                    ],
-                }
-            )
-        (d / "policies" / f"policies-{f}.yaml").write_text("---\n".join(docs))
-        docs = []
-        for i in range(f * GUARDRAILS // 10, (f + 1) * GUARDRAILS // 10):
-            docs.append(
-                f"kind: Guardrail\nname: Guardrail {i:04d}\nscope: PROJECT\n"
-                f"totalThreshold: {1000 + i}\nmessage: Budget of project {i}.\nprComment: true\n"
-            )
-            live["Guardrail"].append(
-                {
-                    "name": f"Guardrail {i:04d}",
-                    "scope": "PROJECT",
-                    "totalThreshold": 1000 + i,
-                    "message": f"Budget of project {i}.",
-                    "prComment": True,
-                }
-            )
-        (d / "guardrails" / f"guardrails-{f}.yaml").write_text("---\n".join(docs))
-    values = [f"APP-{i:06d}" for i in range(n_values)]
+    values = [f"APP-{i:07d}" for i in range(n_values)]
     (d / "data" / "apps.csv").write_text("app_id\n" + "".join(v + "\n" for v in values))
     (d / "policies" / "application-id.yaml").write_text(
         "kind: TaggingPolicy\nname: Application ID\ntags:\n  - key: app_id\n    mandatory: true\n"
         "    valueType: LIST\n    allowedValuesFrom: {file: ../data/apps.csv, column: app_id}\n"
     )
     changed = n_values // 100
-    live_values = values[changed:] + [f"OLD-{i:06d}" for i in range(changed)]
-    live["TaggingPolicy"].append(
+    live_values = values[changed:] + [f"OLD-{i:07d}" for i in range(changed)]
+    live["tagging-policies"].append(
         {
             "name": "Application ID",
             "tags": [
@@ -121,69 +138,133 @@ def make_org(root: Path, n_values: int) -> tuple[Path, dict[str, list[dict[str, 
     return d, live
 
 
-def timed(cmd: list[str], runs: int, env: dict[str, str]) -> float:
-    times = []
-    for _ in range(runs):
+def objects_case(root: Path, n_objects: int) -> tuple[Path, dict[str, list[dict[str, Any]]]]:
+    d = root / "objects"
+    live = write_objects(d, n_objects // 2, n_objects - n_objects // 2, 100)
+    (d / "reconciler.yaml").write_text("org: bench\n")
+    return d, live
+
+
+@dataclass
+class Figures:
+    seconds: list[float]
+    peak_kib: list[int]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def peak(self) -> float:
+        return statistics.median(self.peak_kib)
+
+
+GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
+
+
+def run_once(cmd: list[str], env: dict[str, str], figures: Figures) -> None:
+    """One cold process: its wall time and its own peak resident set.
+
+    The peak is read by GNU time, a small process that starts the measured one: Linux keeps
+    the high-water mark of the memory a process was started from across exec, so wait4 on a
+    child of this (large) process would report this process's peak whenever it is higher."""
+    with tempfile.NamedTemporaryFile("r") as out:
+        wrapped = [GNU_TIME, "-f", "%M", "-o", out.name, *cmd] if GNU_TIME else cmd
         start = time.perf_counter()
-        result = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        times.append(time.perf_counter() - start)
-        if result.returncode not in (0, 2):
-            raise SystemExit(f"{cmd} failed: {result.stderr.decode()[-2000:]}")
-    return statistics.median(times)
+        proc = subprocess.Popen(wrapped, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        figures.seconds.append(time.perf_counter() - start)
+        reported = out.read().strip().splitlines()
+    # KiB on Linux; wait4's figure is an upper bound (see above) where GNU time is missing
+    figures.peak_kib.append(int(reported[-1]) if GNU_TIME and reported else usage.ru_maxrss)
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 2):
+        raise SystemExit(f"{cmd} failed ({code}): {err.decode()[-2000:]}")
+
+
+def measure(
+    desired: Path, served: Served, runs: int, before: str | None
+) -> tuple[Figures, Figures, Figures | None]:
+    env = served.env()
+    commands = {"plan": sys.executable, "before": before}
+    figures = {name: Figures([], []) for name, python in commands.items() if python}
+    floor = Figures([], [])
+    floor_cmd = [sys.executable, str(FLOOR), str(desired), served.api, "bench"]
+
+    def plan(python: str) -> list[str]:
+        return [python, "-m", "reconciler", "plan", str(desired), *served.flags()]
+
+    for name in figures:  # warm the page cache, the byte code and the sandbox, unmeasured
+        run_once(plan(str(commands[name])), env, Figures([], []))
+    run_once(floor_cmd, env, Figures([], []))
+    for _ in range(runs):
+        for name, figure in figures.items():
+            run_once(plan(str(commands[name])), env, figure)
+        run_once(floor_cmd, env, floor)
+    return figures["plan"], floor, figures.get("before")
+
+
+def report(
+    title: str,
+    units: int,
+    unit: str,
+    target: float,
+    ours: Figures,
+    base: Figures,
+    before: Figures | None,
+) -> None:
+    ratio = ours.median / base.median
+    memory = ours.peak / base.peak
+    print(title)
+    rows = [("plan", ours), ("floor", base)] + ([("before", before)] if before else [])
+    for name, figures in rows:
+        print(
+            f"  {name:<6} {figures.median:6.3f} s  ({figures.median / units * 1e6:7.2f} us per "
+            f"{unit})  peak {figures.peak / 1024:5.0f} MiB"
+        )
+    print(
+        f"  ratio  {ratio:.2f}x (target: at most {target:.1f}x), peak memory {memory:.2f}x "
+        "(target: at most 1.3x)"
+    )
+    if before:
+        print(
+            f"  before {before.median / base.median:.2f}x the floor, peak memory "
+            f"{before.peak / base.peak:.2f}x"
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7, help="interleaved rounds per case")
     parser.add_argument("--values", type=int, default=100_000)
+    parser.add_argument("--objects", type=int, default=5_000)
+    parser.add_argument("--case", choices=("values", "objects"), action="append")
+    parser.add_argument(
+        "--before", metavar="PYTHON", help="also time the plan of another checkout's interpreter"
+    )
     args = parser.parse_args()
-    py = sys.executable
-    with tempfile.TemporaryDirectory() as tmp, sandbox(Path(tmp)) as served:
-        root = Path(tmp)
-        desired, live = make_org(root, args.values)
-        served.seed({"tagging-policies": live["TaggingPolicy"], "guardrails": live["Guardrail"]})
-        payload = {
-            "TaggingPolicy": served.list("tagging-policies"),
-            "Guardrail": served.list("guardrails"),
-        }
-        live_json = root / "live.json"
-        live_json.write_text(json.dumps(payload))
-        env = served.env()
-        base = [py, "-m", "reconciler", "plan", str(desired), *served.flags()]
-        snap = root / "snap.json"
-        subprocess.run(
-            [py, "-m", "reconciler", "snapshot", str(desired), *served.flags(), "-o", str(snap)],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        requests_made = count_requests(served.api, served.token)
-        ours = timed(base, args.runs, env)
-        offline = timed([*base, "--live", str(snap)], args.runs, env)
-        floor = timed([py, "-c", FLOOR, str(desired), str(live_json)], args.runs, env)
-    print(
-        f"{POLICIES} policies, {GUARDRAILS} guardrails, one policy with {args.values:,} "
-        f"values (1% changed); median of {args.runs} cold processes"
-    )
-    print(f"  plan (HTTP to the sandbox): {ours:.3f} s, {requests_made} HTTP requests")
-    print(f"  plan --live snapshot:       {offline:.3f} s")
-    print(f"  floor:                      {floor:.3f} s")
-    print(
-        f"  ratio plan/floor {ours / floor:.2f}x, plan --live/floor {offline / floor:.2f}x "
-        "(target: at most 1.50x)"
-    )
+    cases = args.case or ["values", "objects"]
+    print(f"median of {args.runs} interleaved rounds of cold processes, {os.cpu_count()} CPUs")
+    for case in cases:
+        with tempfile.TemporaryDirectory() as tmp, sandbox(Path(tmp)) as served:
+            if case == "values":
+                desired, live = values_case(Path(tmp), args.values)
+            else:
+                desired, live = objects_case(Path(tmp), args.objects)
+            served.seed(live)
+            ours, base, before = measure(desired, served, args.runs, args.before)
+        if case == "values":
+            title = (
+                f"{POLICIES} policies, {GUARDRAILS} guardrails, one policy with "
+                f"{args.values:,} values from a CSV (1% changed)"
+            )
+            report(title, args.values, "value", 1.4, ours, base, before)
+        else:
+            title = f"{args.objects:,} small objects (1% changed)"
+            report(title, args.objects, "object", 1.6, ours, base, before)
     return 0
-
-
-def count_requests(api: str, token: str) -> int:
-    """Run the plan's fetch in-process once to count its requests (one list per kind)."""
-    from reconciler.http.infracost import ApiClient
-    from reconciler.live import fetch_live
-    from reconciler.settings import Secret
-
-    with ApiClient(api, "bench", Secret(token)) as client:
-        fetch_live(client)
-        return client.request_count
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from reconciler.kinds.base import ObjectKind
 from reconciler.model import Change, LiveObject, Plan, Ref
 from reconciler.normalize import (
     equal,
+    managed_attributes,
     normalize_desired,
     normalize_live,
 )
@@ -355,17 +356,24 @@ class Executor:
     def _update(self, change: Change, kind: ObjectKind) -> Event:
         assert change.ref.id is not None
         attributes = _resolve(change.send or {}, self.env)
-        self.client.update(kind, change.ref.id, attributes)
-        return Event("updated", change.ref, "", self._verify(kind, change.ref.id, attributes))
+        answer = self.client.update(kind, change.ref.id, attributes)
+        warnings = self._verify(kind, change.ref.id, attributes, answer)
+        return Event("updated", change.ref, "", warnings)
 
     def _delete(self, change: Change, kind: ObjectKind) -> Event:
         assert change.ref.id is not None
         gone = self.client.delete(kind, change.ref.id)
         return Event("deleted", change.ref, "" if gone else "already gone")
 
-    def _verify(self, kind: ObjectKind, object_id: str, sent: Mapping[str, Any]) -> tuple[str, ...]:
-        """Read the object back; a difference from what was sent is a warning naming the field."""
-        got = self.client.get(kind, object_id)
+    def _verify(
+        self, kind: ObjectKind, object_id: str, sent: Mapping[str, Any], answer: LiveObject
+    ) -> tuple[str, ...]:
+        """Compare the object as written with what was sent; a difference is a warning naming
+        the field. An answer that carries the whole object is the object: it is read back only
+        when the answer left out a managed attribute."""
+        got: LiveObject | None = answer
+        if not all(attr in answer.attributes for attr in managed_attributes(kind)):
+            got = self.client.get(kind, object_id)
         if got is None:
             return ("not found when read back",)
         return self._differences(kind, sent)(got.attributes)

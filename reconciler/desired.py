@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -277,12 +277,15 @@ def prepare(
     env: Mapping[str, str],
     report_flag_errors: bool = False,
     shown: str | None = None,
+    on_settings: Callable[[Settings], None] | None = None,
 ) -> Prepared:
     """Read and check a desired-state directory and its settings; every problem at once.
 
     A bad ``--org`` or ``--api`` is not a problem of the files: it raises, unless
     ``report_flag_errors`` (validate), which makes it a problem with no location.
-    ``shown`` names the directory in errors (default: its path).
+    ``shown`` names the directory in errors (default: its path). ``on_settings`` is called
+    with the settings, when they hold, before the resource files are read (plan starts its
+    list requests there, so that they are in flight while the files are parsed).
     """
     if not directory.is_dir():
         what = "is a file, not a directory" if directory.exists() else "no such directory"
@@ -307,6 +310,8 @@ def prepare(
             raise
         where = None if from_flag else config.location(exc.field)
         problems.append(Problem("error", where, str(exc), field=exc.field or ""))
+    if settings is not None and on_settings is not None:
+        on_settings(settings)
     state = read_desired(
         directory,
         exclude=tuple(config.data.get("exclude", ())),

@@ -41,7 +41,6 @@ from reconciler.normalize import (
     plain_fingerprint,
     set_minus,
     sorted_values,
-    state_fingerprint,
 )
 
 
@@ -64,7 +63,10 @@ def diff_kind(
     prune: bool,
     env: Mapping[str, str],
     secrets_available: bool = True,
+    keep_live: bool = True,
 ) -> KindDiff:
+    """``keep_live``: updates and deletes keep the live values they were computed from, and
+    their digest (what a saved plan's stale check needs); a plan that is only shown skips them."""
     out = KindDiff()
     changes, unmanaged, warnings, errors = out.changes, out.unmanaged, out.warnings, out.errors
     by_id = {o.id.lower(): o for o in objects}
@@ -135,7 +137,7 @@ def diff_kind(
                         "delete",
                         Ref(kind.name, live_name, live_obj.id),
                         governance="loosening",
-                        **_live_state(live_n),
+                        **_live_state(live_n, keep_live),
                         reason="absent: true",
                         source=doc.location,
                     )
@@ -184,15 +186,8 @@ def diff_kind(
             changed = _reference_change(ref, attr, env_name, have, warnings)
             if changed is not None:
                 fields.append(_label(kind, (attr,), changed, have.values, want.values))
-        if not fields:
-            changes.append(
-                Change(
-                    "no-op",
-                    ref,
-                    live_fingerprint=state_fingerprint(have.values),
-                    source=doc.location,
-                )
-            )
+        if not fields:  # nothing to write: no stale check needs its digest
+            changes.append(Change("no-op", ref, source=doc.location))
             continue
         top = sorted({f.path.split(".")[0].split("[")[0] for f in fields})
         changes.append(
@@ -202,7 +197,7 @@ def diff_kind(
                 fields=tuple(fields),
                 governance=governance.combine(f.governance for f in fields),
                 send=_send(kind, doc.attributes, want, top, have.extras),
-                **_live_state(have),
+                **_live_state(have, keep_live),
                 reason=f'renamed from "{live_obj.attributes.get("name")}"' if "name" in top else "",
                 source=doc.location,
             )
@@ -233,7 +228,7 @@ def diff_kind(
                     "delete",
                     ref,
                     governance="loosening",
-                    **_live_state(have),
+                    **_live_state(have, keep_live),
                     reason="prune: not declared" + (f"; {hint}" if hint else ""),
                 )
             )
@@ -292,9 +287,11 @@ def _set_aside(ref: Ref, have: Normalized, what: str) -> str:
     return f"{ref} (id {ref.id}): cannot be read ({fields}); {what}"
 
 
-def _live_state(have: Normalized) -> dict[str, Any]:
+def _live_state(have: Normalized, keep: bool) -> dict[str, Any]:
     """What an update or delete keeps of the live object: its values as planned (so a stale
     plan can name what changed) and their digest, made plain once for both."""
+    if not keep:
+        return {}
     values = plain(have.values)
     return {"live_values": values, "live_fingerprint": plain_fingerprint(values)}
 

@@ -174,6 +174,24 @@ class Document:
     def locate(self, path: tuple[str | int, ...], *, key: bool = False) -> tuple[int, int]:
         return locate(self.pos, path, key=key)
 
+    def node(self, path: tuple[str | int, ...]) -> Position | None:
+        """The positions of the node at ``path`` (None if there is none): what a caller keeps
+        to locate inside that node later, without keeping the whole document alive."""
+        current: Position = self.pos
+        for step in path:
+            if not isinstance(current, Pos):
+                return None
+            children = current.children
+            if isinstance(children, dict):
+                if step not in children:
+                    return None
+                current = children[step]
+            elif isinstance(step, int) and 0 <= step < len(children):
+                current = children[step]
+            else:
+                return None
+        return current
+
 
 # --- plain scalar resolution: YAML 1.2 core schema and YAML 1.1 types ----------------------
 
@@ -205,6 +223,9 @@ _TIMESTAMP11 = re.compile(
 )
 # First characters that can start a non-string plain scalar in either version.
 _SPECIAL_START = frozenset("0123456789+-.~nNtTfFyYoO<=")
+# a scalar starting with one of these letters is special only as one of the words above
+# (every number, timestamp, .inf or .nan starts with a digit, a sign or a dot)
+_WORD_START = frozenset("nNtTfFyYoO")
 
 
 class _Timestamp:
@@ -302,8 +323,11 @@ def resolve_plain(text: str) -> object:
     """The value of a plain (unquoted, untagged) scalar, or ``Ambiguous`` if 1.1 and 1.2 differ."""
     if not text:
         return None
-    if text[0] not in _SPECIAL_START:
+    first = text[0]
+    if first not in _SPECIAL_START:
         return text
+    if first in _WORD_START and text not in _BOOL11 and text not in _NULL:
+        return text  # "team-a", "Tag everything": never read as anything but a string
     as12 = _read12(text)
     as11 = _read11(text)
     if isinstance(as12, HugeNumber) or isinstance(as11, HugeNumber):
@@ -444,11 +468,23 @@ def open_regular(file: Path) -> BinaryIO:
     return handle
 
 
+def read_capped(fh: BinaryIO, cap: int) -> bytes:
+    """The file's bytes, at most ``cap + 1`` (one more than allowed tells an oversized file).
+    Reading ``cap + 1`` at once would reserve the whole cap for every file, 32 MiB for a
+    file of 2 KiB: the buffer is sized by the file instead, and a file that grew since is
+    read on, up to the cap."""
+    size = min(os.fstat(fh.fileno()).st_size, cap)
+    raw = fh.read(size + 1)
+    if len(raw) <= size:
+        return raw  # the whole file
+    return raw + fh.read(cap + 1 - len(raw))
+
+
 def read_text(file: Path, limits: Limits = DEFAULT_LIMITS) -> str:
     """A file's text, refusing oversized and non-UTF-8 files with a located message."""
     try:
         with open_regular(file) as fh:
-            raw = fh.read(limits.max_file_bytes + 1)
+            raw = read_capped(fh, limits.max_file_bytes)
     except OSError as exc:
         raise LoadError(file, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
     if len(raw) > limits.max_file_bytes:

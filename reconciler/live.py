@@ -3,6 +3,7 @@ one), listed once per kind."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -102,3 +103,30 @@ def connect_recorded(org: str, record: str, env: Mapping[str, str]) -> Iterator[
 def fetch_live(client: ApiClient) -> dict[str, list[LiveObject]]:
     """One list request per kind (plus pages), never one GET per object."""
     return {name: client.list(kind) for name, kind in kinds.OBJECT_KINDS.items()}
+
+
+class Prefetch:
+    """``fetch_live`` in a thread of its own, started before the files are read: the list
+    requests wait on the network while the main thread parses and checks. ``result`` waits
+    for it and raises what it raised. A run that stops before asking for the result (a file
+    with errors) just closes the connection; the daemon thread never delays the exit."""
+
+    def __init__(self, client: ApiClient) -> None:
+        self._done = threading.Event()
+        self._live: dict[str, list[LiveObject]] = {}
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, args=(client,), name="fetch-live", daemon=True).start()
+
+    def _run(self, client: ApiClient) -> None:
+        try:
+            self._live = fetch_live(client)
+        except BaseException as exc:  # handed to the main thread by result()
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> dict[str, list[LiveObject]]:
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._live

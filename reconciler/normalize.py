@@ -27,12 +27,13 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from reconciler import secrets
 from reconciler.kinds.base import TOOL_ONLY, ObjectKind
 from reconciler.model import SecretRef
-from reconciler.schemas import load_schema, with_defaults
+from reconciler.schemas import load_schema
 
 Path = tuple[str, ...]
 
@@ -83,16 +84,22 @@ MAX_DEPTH = 200  # the deepest nesting of live data accepted (an API answer, a s
 
 def nested_deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
     """Whether lists and objects nest more than ``limit`` levels (``[1]`` is 1 level), found
-    without recursion: the check that keeps recursive code from meeting a RecursionError."""
+    without recursion: the check that keeps recursive code from meeting a RecursionError.
+    One level at a time: each container is visited once, and no scalar is kept."""
     if not isinstance(value, dict | list):
         return limit < 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
+    level = [value]
+    depth = 1
+    while level:
         if depth > limit:
             return True
-        items = node.values() if isinstance(node, dict) else node
-        stack.extend((x, depth + 1) for x in items if isinstance(x, dict | list))
+        below = []
+        for node in level:
+            for x in node.values() if isinstance(node, dict) else node:
+                if isinstance(x, dict | list):
+                    below.append(x)
+        level = below
+        depth += 1
     return False
 
 
@@ -141,8 +148,12 @@ def field_label(path: Path) -> str:
 
 
 def managed_attributes(kind: ObjectKind) -> list[str]:
-    props = load_schema(kind.schema)["properties"]
-    return [p for p in props if p not in TOOL_ONLY]
+    return list(_managed(kind.schema))
+
+
+@cache
+def _managed(schema: str) -> tuple[str, ...]:
+    return tuple(p for p in load_schema(schema)["properties"] if p not in TOOL_ONLY)
 
 
 def _is_set(kind: ObjectKind, path: Path) -> bool:
@@ -164,7 +175,8 @@ def _canon(
     kind: ObjectKind, schema: Mapping[str, Any], value: Any, path: Path, spec: Path, n: Normalized
 ) -> Any:
     """``path`` names the node (``tags/[]/app_id``); ``spec`` its place in the schema
-    (``tags/[]``). Unknown keys are set aside under ``path``."""
+    (``tags/[]``). Unknown keys are set aside under ``path``; missing keys get their schema
+    default (as ``schemas.with_defaults`` fills them), in the same walk."""
     if isinstance(value, dict):
         props = schema.get("properties")
         if props is None:
@@ -172,10 +184,18 @@ def _canon(
         out = {}
         for k, v in value.items():
             sub = props.get(k)
-            if sub is not None:
+            if sub is None:
+                n.extras.setdefault(path, {})[k] = v
+            elif isinstance(v, list) and _is_set(kind, (*spec, k)):
+                out[k] = _set(v, (*path, k))  # the most common list, without a call of _canon
+            elif isinstance(v, dict | list):
                 out[k] = _canon(kind, sub, v, (*path, k), (*spec, k), n)
             else:
-                n.extras.setdefault(path, {})[k] = v
+                out[k] = v  # a scalar is its own canonical form
+        if len(out) < len(props):
+            for k, sub in props.items():
+                if k not in out and "default" in sub:
+                    out[k] = _canon(kind, sub, sub["default"], (*path, k), (*spec, k), n)
         return out
     if isinstance(value, list):
         if _is_set(kind, spec):
@@ -263,7 +283,7 @@ def normalize_desired(
     against a snapshot holds no secrets); the diff compares the reference instead."""
     n = Normalized({})
     props = load_schema(kind.schema)["properties"]
-    for attr in managed_attributes(kind):
+    for attr in _managed(kind.schema):
         if attr not in attributes:
             continue
         value = attributes[attr]
@@ -295,7 +315,7 @@ def normalize_live(kind: ObjectKind, attributes: Mapping[str, Any]) -> Normalize
     """Total: odd data becomes ``Unreadable`` values named in ``unreadable``, never an error."""
     n = Normalized({})
     props = load_schema(kind.schema)["properties"]
-    for attr in managed_attributes(kind):
+    for attr in _managed(kind.schema):
         if attr not in attributes:
             n.values[attr] = Unknown("not returned by the API")
             n.unknown[attr] = "not returned by the API"
@@ -316,8 +336,6 @@ def normalize_live(kind: ObjectKind, attributes: Mapping[str, Any]) -> Normalize
             continue
         extras = dict(n.extras)
         try:
-            if isinstance(value, dict | list):
-                value = with_defaults(props[attr], value)
             n.values[attr] = _canon(kind, props[attr], value, (attr,), (attr,), n)
         except _Odd as odd:
             n.extras = extras  # what this attribute had set aside is moot
@@ -335,9 +353,18 @@ def _unreadable(n: Normalized, path: Path, why: str, raw: Any) -> None:
     n.unreadable[field_label(path)] = why
 
 
+_PLAIN = frozenset({str, int, float, type(None)})
+
+
 def equal(a: Any, b: Any) -> bool:
     """Equality of canonical values: numbers as numbers, but never booleans as numbers (in sets
     neither); an unreadable value equals only the same unreadable value."""
+    kind = type(a)
+    if kind is type(b):
+        if kind in _PLAIN:  # the common case, first
+            return bool(a == b)
+        if kind is dict:
+            return a.keys() == b.keys() and all(equal(v, b[k]) for k, v in a.items())
     if isinstance(a, Unknown) or isinstance(b, Unknown):
         return True  # cannot be known: never a change
     if isinstance(a, Unreadable) or isinstance(b, Unreadable):

@@ -65,6 +65,9 @@ class Options:
     # fromEnv values are unknown and only their references are compared
     secrets_available: bool = True
     mass_delete_setting: bool = False  # allowMassDelete: true in reconciler.yaml
+    # the live values of updates and deletes, for saved plans and JSON (sorting and hashing a
+    # list of 100,000 values is not free); a plan that is only shown does without
+    keep_live: bool = True
 
     def selected(self, ref: Ref) -> bool:
         if self.targets and not any(t.matches(ref) for t in self.targets):
@@ -96,6 +99,7 @@ def build_plan(
             prune=_prunes(kind, docs, options.prune),
             env=options.env,
             secrets_available=options.secrets_available,
+            keep_live=options.keep_live,
         )
         changes += found.changes
         unmanaged += found.unmanaged
@@ -134,6 +138,8 @@ def _unmatched_targets(
     errors: list[str],
 ) -> None:
     """A --target or --exclude that names nothing is a typo, not a quiet "No changes."."""
+    if not options.targets and not options.excludes:
+        return
     refs = [Ref(r.kind, r.name, r.id) for r in desired]
     refs += [
         Ref(kind, str(o.attributes.get("name", "")), o.id)
@@ -241,10 +247,13 @@ def make_plan(
     if table is not None and _custom_properties_selected(options):
         cp = kinds.TABLE.change(prepared.directory, table, baseline)
         cp = replace(cp, file=_relative(table.file, prepared.directory).as_posix())
+    relative: dict[Path, Path] = {}  # many resources share a file: one relative_to per file
+    for r in state.resources:
+        file = r.location.file
+        if file not in relative:
+            relative[file] = _relative(file, prepared.directory)
     resources = [
-        replace(
-            r, location=replace(r.location, file=_relative(r.location.file, prepared.directory))
-        )
+        replace(r, location=replace(r.location, file=relative[r.location.file]))
         for r in state.resources
     ]
     plan = build_plan(

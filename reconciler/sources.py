@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.documents import LoadError, decode_utf8, not_regular, open_regular
+from reconciler.documents import LoadError, decode_utf8, not_regular, open_regular, read_capped
 
 MAX_DATA_BYTES = 64 * 1024 * 1024
 
@@ -57,7 +57,7 @@ def resolve_inside(root: Path, yaml_file: Path, relative: str) -> Path:
 def _read(path: Path) -> tuple[str, bytes]:
     try:
         with open_regular(path) as fh:  # a FIFO or a device is refused, never opened to read
-            raw = fh.read(MAX_DATA_BYTES + 1)
+            raw = read_capped(fh, MAX_DATA_BYTES)
     except LoadError as exc:
         raise DataError(exc.message, path) from None
     except OSError as exc:

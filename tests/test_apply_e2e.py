@@ -524,3 +524,54 @@ def test_sync_custom_properties_always_uploads(examples: Path, sandbox_org: Sand
     assert code == 0 and "uploaded CustomProperties" in out
     assert sandbox_org.writes() == writes + 1
     assert_converged(examples, sandbox_org)
+
+
+def _apply_updates(
+    directory: Path, org: SandboxOrg
+) -> tuple[list[tuple[str, tuple[str, ...]]], int]:
+    """Plan and apply ``directory`` with the library; the events, and the requests apply sent."""
+    prepared = prepare(directory, flag_org=org.org, flag_api=org.base_url, env={})
+    with ApiClient(org.base_url, org.org, Secret(org.token)) as client:
+        live = fetch_live(client)
+        plan = make_plan(
+            prepared, live, Options(), org=org.org, api="test", baseline=None, display_dir="."
+        )
+        before = org.requests()  # as the sandbox counts them
+        result = Executor(client, env={}, parallelism=2).run(plan)
+        sent = org.requests() - before
+    return [(e.outcome, e.warnings) for e in result.events], sent
+
+
+def test_an_update_whose_answer_is_the_whole_object_is_not_read_back(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    for i in range(3):
+        sandbox_org.guardrail(f"Guardrail {i:04d}", scope="PROJECT", totalThreshold=1)
+    directory = guardrails(tmp_path / "d", 3)
+    events, sent = _apply_updates(directory, sandbox_org)
+    assert events == [("updated", ())] * 3
+    assert sent == 3  # one PATCH each: its answer is the object as written
+    assert_converged(directory, sandbox_org)
+
+
+@pytest.mark.parametrize(
+    ("faults", "quirk", "per_update"),
+    [
+        ("", "missing_attribute", ["PATCH", "GET"]),  # partial answers: read back
+        # the two list GETs pass; the answer to the PATCH is lost, so it is sent again
+        ("script=ok,ok,drop", "", ["PATCH", "PATCH"]),
+    ],
+)
+def test_an_update_whose_answer_is_partial_or_lost_is_read_back(
+    tmp_path: Path, sandbox_org: SandboxOrg, faults: str, quirk: str, per_update: list[str]
+) -> None:
+    sandbox_org.guardrail("Guardrail 0000", scope="PROJECT", totalThreshold=1)
+    directory = guardrails(tmp_path / "d", 1)
+    if quirk:
+        sandbox_org.set_quirks(quirk)
+    sandbox_org.set_faults(faults)
+    events, sent = _apply_updates(directory, sandbox_org)
+    sandbox_org.reset()
+    assert events == [("updated", ())]  # message is unknown when missing: never a warning
+    assert sent == len(per_update)
+    assert_converged(directory, sandbox_org)

@@ -355,3 +355,31 @@ def test_an_empty_secret_variable_is_unset_and_never_clears_the_webhook(
     assert sandbox_org.writes() == writes
     code, out, err = run("plan", ".", *flags, "--detailed-exitcode", cwd=tmp_path, env=env)
     assert code == 0 and out.splitlines()[-1] == "No changes.", out + err
+
+
+def test_the_list_requests_start_early_but_errors_keep_their_order(
+    tmp_path: Path, sandbox_org: SandboxOrg
+) -> None:
+    """plan lists the live state while it reads the files: with a valid directory it plans
+    from those listings (one per kind); with errors in the files they are reported first, and
+    nothing the early requests did shows; a missing token is reported after the files' errors."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "reconciler.yaml").write_text("org: acme\n")
+    (d / "g.yaml").write_text("kind: Guardrail\nname: G\nscope: PROJECT\ntotalThreshold: 5\n")
+    flags, env = against(sandbox_org)
+    before = sandbox_org.requests()
+    code, out, err = run("plan", ".", *flags, cwd=d, env=env)
+    assert code == 0, err
+    assert '+ create Guardrail "G"' in out
+    assert sandbox_org.requests() - before == len(OBJECT_KINDS)
+
+    (d / "g.yaml").write_text("kind: Guardrail\nname: G\nscope: NOWHERE\n")
+    code, out, err = run("plan", ".", *flags, cwd=d, env=env)
+    assert code == 1 and "g.yaml:3" in err and "NOWHERE" in err
+    assert "INFRACOST_SERVICE_TOKEN" not in err
+    code, out, err = run("plan", ".", *flags, cwd=d, env={})  # no token, and errors
+    assert code == 1 and "g.yaml:3" in err and "INFRACOST_SERVICE_TOKEN" not in err
+    (d / "g.yaml").write_text("kind: Guardrail\nname: G\nscope: PROJECT\n")
+    code, out, err = run("plan", ".", *flags, cwd=d, env={})  # no token, valid files
+    assert code == 1 and "INFRACOST_SERVICE_TOKEN is not set" in err

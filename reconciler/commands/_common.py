@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from reconciler.commands._flags import PlanFlags, PlanFormat
@@ -18,9 +19,18 @@ if TYPE_CHECKING:
     from reconciler.render.markdown import Links
 
 
-def prepare_or_fail(directory: str, ctx: Context) -> Prepared:
-    """Read and check DIR (as given); print its problems to stderr; stop on errors."""
-    prepared = prepare(ctx.cwd / directory, flag_org=ctx.org, flag_api=ctx.api, env=ctx.env)
+def prepare_or_fail(
+    directory: str, ctx: Context, on_settings: Callable[[Settings], None] | None = None
+) -> Prepared:
+    """Read and check DIR (as given); print its problems to stderr; stop on errors.
+    ``on_settings``: see ``desired.prepare``."""
+    prepared = prepare(
+        ctx.cwd / directory,
+        flag_org=ctx.org,
+        flag_api=ctx.api,
+        env=ctx.env,
+        on_settings=on_settings,
+    )
     for problem in prepared.problems:
         print(render_problems.line(problem, ctx.display_path), file=ctx.stderr)
     if prepared.errors or prepared.settings is None:
@@ -67,13 +77,16 @@ def plan_against(
     org: str,
     api: str,
     secrets_available: bool = True,
+    keep_live: bool = True,
 ) -> Plan:
-    """The plan of a prepared directory against live objects, with this command's options."""
+    """The plan of a prepared directory against live objects, with this command's options.
+    ``keep_live``: see ``Options.keep_live``."""
     assert prepared.settings is not None
+    options = diff_options(flags, prepared.settings, ctx, secrets_available=secrets_available)
     return make_plan(
         prepared,
         live,
-        diff_options(flags, prepared.settings, ctx, secrets_available=secrets_available),
+        replace(options, keep_live=keep_live),
         org=org,
         api=api,
         baseline=flags.baseline,

@@ -74,31 +74,66 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def execute(params: PlanParams, ctx: Context) -> int:
+    from contextlib import ExitStack
     from dataclasses import replace
 
     from reconciler import planfile
     from reconciler.commands import _common
-    from reconciler.live import connect, fetch_live, require_org
+    from reconciler.errors import ReconcilerError
+    from reconciler.live import Connection, Prefetch, connect, fetch_live, require_org
     from reconciler.planfile import desired_digest
+    from reconciler.settings import Settings
     from reconciler.workdir import desired_dir
 
-    prepared = _common.prepare_or_fail(desired_dir(params.dir, "plan", ctx), ctx)
-    settings = prepared.settings
-    assert settings is not None
-    _common.diff_options(params.flags, settings, ctx)  # flag errors before any network
-    if params.live:
-        from reconciler import snapshot
+    with ExitStack() as stack:
+        early: list[tuple[Connection, Prefetch]] = []
 
-        org, live, origin = snapshot.load(ctx.cwd / params.live, settings.org)
-        api = record = f"snapshot:{params.live}"
-        plan = _common.plan_against(
-            prepared, live, params.flags, ctx, org=org, api=api, secrets_available=False
-        )
-        plan = replace(plan, snapshot={"file": params.live, **origin})
-    else:
-        require_org(settings)
-        with connect(settings, ctx.env) as conn:
-            live = fetch_live(conn.client)
+        def start(settings: Settings) -> None:
+            """The list requests, started before the files are read, unless something checked
+            first (the flags, the org, the token) stops the run: then that error is raised in
+            its turn, after the files' errors, as if nothing had started. Not for the embedded
+            sandbox: it would serve from this process (no time gained), and a directory with
+            errors must not start it."""
+            if params.live or settings.is_sandbox:
+                return
+            try:
+                _common.diff_options(params.flags, settings, ctx)
+                require_org(settings)
+                conn = stack.enter_context(connect(settings, ctx.env))
+            except ReconcilerError:
+                return
+            early.append((conn, Prefetch(conn.client)))
+
+        given = desired_dir(params.dir, "plan", ctx)
+        prepared = _common.prepare_or_fail(given, ctx, on_settings=start)
+        settings = prepared.settings
+        assert settings is not None
+        _common.diff_options(params.flags, settings, ctx)  # flag errors before any network
+        keep_live = bool(params.out) or params.format == "json"  # what only plan files hold
+        if params.live:
+            from reconciler import snapshot
+
+            org, live, origin = snapshot.load(ctx.cwd / params.live, settings.org)
+            api = record = f"snapshot:{params.live}"
+            plan = _common.plan_against(
+                prepared,
+                live,
+                params.flags,
+                ctx,
+                org=org,
+                api=api,
+                secrets_available=False,
+                keep_live=keep_live,
+            )
+            plan = replace(plan, snapshot={"file": params.live, **origin})
+        else:
+            if early:
+                conn, prefetch = early[0]
+                live = prefetch.result()
+            else:
+                require_org(settings)
+                conn = stack.enter_context(connect(settings, ctx.env))
+                live = fetch_live(conn.client)
             plan = _common.plan_against(
                 prepared,
                 live,
@@ -107,6 +142,7 @@ def execute(params: PlanParams, ctx: Context) -> int:
                 org=conn.org,
                 api=conn.label,
                 secrets_available=not params.no_secrets,
+                keep_live=keep_live,
             )
             record = conn.record
     if params.out:

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from reconciler import governance, regexes
+from reconciler import documents, governance, regexes
 from reconciler.hygiene import report as hygiene_report
 from reconciler.kinds import filters
 from reconciler.kinds.base import (
@@ -187,9 +187,12 @@ def _inline_list(
     """Inline values, each located at its own YAML line."""
     positions = {v: j for j, v in reversed(list(enumerate(inline))) if isinstance(v, str)}
     values = sorted(positions, key=positions.__getitem__)
+    # the list's own positions, not the document: hygiene keeps every list until all are read
+    file, node = c.doc.file, c.doc.node((*path, "allowedValues"))
+    assert node is not None  # the values were just read from it
 
     def locate(i: int) -> Location:
-        return c.at((*path, "allowedValues", positions[values[i]]))
+        return Location(file, *documents.locate(node, (positions[values[i]],)))
 
     field_name = c.field((*path, "allowedValues"))
     return hygiene_report.ValueList(c.kind or "", c.name or "", key, values, field_name, locate)

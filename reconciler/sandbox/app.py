@@ -14,8 +14,10 @@ import contextlib
 import json
 import logging
 import socket
+import threading
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -50,6 +52,8 @@ class _State:
     store: Store
     controls: Controls
     max_body_bytes: int
+    requests: Counter[str] = field(default_factory=Counter)  # per org: API requests received
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def create_app(
@@ -124,6 +128,8 @@ def _drop_if_asked(response: Response) -> Response:
 def _enter(org: str) -> Behaviour:
     """Authenticate, then apply the org's faults. Returns the behaviour in force."""
     state = _state()
+    with state.lock:
+        state.requests[org] += 1
     try:
         _authenticate(state.store, org)
     except ApiError:
@@ -323,7 +329,10 @@ def _read_properties(org: str) -> Response:
 
 def _stats(org: str) -> Response:
     _authenticate(_state().store, org)
-    return _json({"writes": _state().store.write_count(org)})
+    state = _state()
+    with state.lock:
+        received = state.requests[org]
+    return _json({"writes": state.store.write_count(org), "requests": received})
 
 
 def _behaviour(org: str) -> Response:

@@ -13,6 +13,7 @@ import copy
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from reconciler.sandbox.jsonapi import MAX_STRING, ApiError, ErrorItem, pointer
@@ -167,7 +168,17 @@ def _fill_filters(value: dict[str, Any], names: Collection[str]) -> dict[str, An
 
 
 def _fill_tags(value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"key": entry["key"], **copy.deepcopy(_TAG_DEFAULTS), **entry} for entry in value]
+    return [{"key": entry["key"], **_TAG_DEFAULTS, "allowedValues": [], **entry} for entry in value]
+
+
+_UNSET = object()
+
+
+def _fresh(default: Any) -> Any:
+    """A default of its own: the defaults are empty lists and objects, or scalars."""
+    if isinstance(default, list | dict):
+        return copy.deepcopy(default) if default else type(default)()
+    return default
 
 
 @dataclass(frozen=True)
@@ -186,15 +197,24 @@ class Kind:
     ordered_lists: tuple[str, ...]  # top-level string lists reversed by the ``reorder`` quirk
 
     def with_defaults(self, stored: Mapping[str, Any]) -> dict[str, Any]:
-        result = {
-            name: copy.deepcopy(stored.get(name, spec.default))
-            for name, spec in self.attributes.items()
-        }
-        if self.filter_names:
-            result["filters"] = _fill_filters(result["filters"], self.filter_names)
+        """The attributes as read, every default filled. ``stored`` is this request's own copy
+        (parsed from the database, or just built from the request): it is not copied again,
+        only the defaults are, which every object shares (a deep copy per object cost most of
+        a listing)."""
+        result = {}
+        for name, default in self._defaults:
+            value = stored.get(name, _UNSET)
+            result[name] = _fresh(default) if value is _UNSET else value
+        filters = result.get("filters")
+        if self.filter_names and filters:
+            result["filters"] = _fill_filters(filters, self.filter_names)
         if "tags" in result:
             result["tags"] = _fill_tags(result["tags"])
         return result
+
+    @cached_property
+    def _defaults(self) -> tuple[tuple[str, Any], ...]:
+        return tuple((name, spec.default) for name, spec in self.attributes.items())
 
     def create(self, attributes: Any) -> dict[str, Any]:
         """The attributes to store for a POST; ApiError 400 listing every problem."""

@@ -108,6 +108,11 @@ class SandboxOrg:
         count: int = self._test_route("GET", "stats").json()["writes"]
         return count
 
+    def requests(self) -> int:
+        """How many /v1 requests the sandbox received for this org."""
+        count: int = self._test_route("GET", "stats").json()["requests"]
+        return count
+
     def custom_properties(self) -> tuple[list[str], list[list[str]]]:
         body = self._test_route("GET", "custom-properties").json()
         return body["columns"], body["rows"]
