@@ -11,12 +11,16 @@
 - ``http``: a session with no token that ignores proxy settings.
 
 ``REGENERATE=1`` (rewrite golden files) is refused when ``CI`` is set: see
-``tests/helpers/golden.py``.
+``tests/helpers/golden.py``. The compiled validators are cached in a directory of the run
+(``XDG_CACHE_HOME``), never in the user's home.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from pathlib import Path
@@ -43,10 +47,14 @@ __all__ = ["MakeSandbox", "SandboxOrg", "SandboxServer"]  # still importable fro
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """A session that would rewrite golden files in CI stops before it starts."""
+    """A session that would rewrite golden files in CI stops before it starts. Each process of
+    the run (xdist's workers too) caches its compiled validators in a directory of its own,
+    removed at the end: the tests write nothing to the user's home."""
     why = golden.refusal()
     if why is not None:
         raise pytest.UsageError(why)
+    _CACHE.append(tempfile.mkdtemp(prefix="reconciler-test-cache-"))
+    os.environ["XDG_CACHE_HOME"] = _CACHE[-1]
 
 
 @pytest.fixture(scope="session")
@@ -120,3 +128,11 @@ def _no_secrets_from_other_tests() -> Iterator[None]:
     secrets.forget()
     yield
     secrets.forget()
+
+
+_CACHE: list[str] = []
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for path in _CACHE:
+        shutil.rmtree(path, ignore_errors=True)
