@@ -63,9 +63,10 @@ def desired_dir(given: str | None, command: str, ctx: Context, *, anywhere: bool
         if path.is_file():
             holder = nearest(path.parent) or path.parent
             shown = relative(holder, cwd)
+            place = "the current directory" if shown == "." else shown  # not "is .: ..."
             raise InputError(
                 f"{given}: is a file, not a directory; the desired-state directory that holds "
-                f"it is {shown}: reconciler {command} {shown}"
+                f"it is {place}: reconciler {command} {shlex.quote(shown)}"
             )
         return given
     found = nearest(cwd)

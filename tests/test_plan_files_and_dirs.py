@@ -171,6 +171,12 @@ def test_a_file_given_as_dir_names_the_directory_that_holds_it(
             "Error: gov/guardrails/budget.yaml: is a file, not a directory; the desired-state "
             f"directory that holds it is gov: reconciler {command} gov\n"
         )
+        code, out, err = run(command, "guardrails/budget.yaml", *extra, cwd=tmp_path / "gov")
+        assert (code, out) == (1, ""), err
+        assert err == (
+            "Error: guardrails/budget.yaml: is a file, not a directory; the desired-state "
+            f"directory that holds it is the current directory: reconciler {command} .\n"
+        )
 
 
 def test_snapshot_and_export_with_org_and_api_need_no_desired_state(
