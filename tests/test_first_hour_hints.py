@@ -225,18 +225,29 @@ def _closed_port() -> int:
 def test_a_dead_api_says_each_retry_and_gives_up_soon(tmp_path: Path) -> None:
     write(tmp_path, {"p.yaml": POLICY})
     token = "ics_v1_" + "d" * 40
-    api = f"http://127.0.0.1:{_closed_port()}/{token}/v1"  # a secret where a line shows it
+    port = _closed_port()
+    api = f"http://127.0.0.1:{port}/{token}/v1"  # a secret where a line shows it
     env = {"INFRACOST_SERVICE_TOKEN": token}
     code, out, err = run("plan", ".", "--api", api, "--org", "acme", cwd=tmp_path, env=env)
     assert (code, out) == (1, "")
     path = "/***/v1/orgs/acme/tagging-policies"
+    refused = f"cannot connect to 127.0.0.1:{port}: connection refused"
     lines = err.splitlines()
     assert [re.sub(r"in \d+\.\d s$", "in N s", line) for line in lines] == [
-        f"GET {path}: cannot connect: connection refused; retry 1 of 2 now",
-        f"GET {path}: cannot connect: connection refused; retry 2 of 2 in N s",
-        f"Error: GET {path}: cannot connect: connection refused",
+        f"GET {path}: {refused}; retry 1 of 2 now",
+        f"GET {path}: {refused}; retry 2 of 2 in N s",
+        f"Error: GET {path}: {refused} (API URL from --api)",  # where to look for the typo
     ]
     assert token not in err
+
+    # set in reconciler.yaml, the error says so
+    write(tmp_path, {"reconciler.yaml": f"org: acme\napi: http://localhost:{port}/v1\n"})
+    code, out, err = run("plan", ".", cwd=tmp_path, env=env)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[-1] == (
+        f"Error: GET /v1/orgs/acme/tagging-policies: cannot connect to localhost:{port}: "
+        "connection refused (API URL from reconciler.yaml)"
+    )
 
 
 def test_a_failing_answer_says_its_retry_and_the_plan_goes_on(
