@@ -124,6 +124,33 @@ def test_a_target_that_matches_nothing_is_refused_and_nothing_else(
     assert sandbox_org.writes() == 0
 
 
+@pytest.mark.parametrize(
+    ("target", "meant"),
+    [
+        ("Guardrail/prod budget", "Guardrail/Prod budget"),  # a live object, in another case
+        ("Guardrail/Dev budgte", "Guardrail/Dev budget"),  # a document, misspelt
+        ("Guardrail/PROD BUGDET", "Guardrail/Prod budget"),  # both at once
+    ],
+)
+def test_a_target_that_matches_nothing_suggests_a_close_name(
+    tmp_path: Path, sandbox_org: SandboxOrg, target: str, meant: str
+) -> None:
+    sandbox_org.guardrail("Prod budget", totalThreshold=5)
+    write(
+        tmp_path,
+        {"g.yaml": "kind: Guardrail\nname: Dev budget\nscope: PULL_REQUEST\ntotalThreshold: 9\n"},
+    )
+    flags, env = against(sandbox_org)
+    code, out, err = run("plan", ".", *flags, "--target", target, cwd=tmp_path, env=env)
+    assert code == 1, err
+    assert out.splitlines()[-3] == (
+        f"  x Correct or remove --target {target}: it matches no document and no live object "
+        f'(names are exact and case-sensitive); did you mean "{meant}"?'
+    )
+    code, out, _ = run("plan", ".", *flags, "--target", meant, cwd=tmp_path, env=env)
+    assert code == 0, out  # the suggestion is one that works
+
+
 # --- CSV files that are not what reconciler reads -----------------------------------------------
 
 APPS = (
