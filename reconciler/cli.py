@@ -98,20 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
-    """``argv`` parsed; arguments that no option takes are an error of the command given."""
+    """``argv`` parsed; arguments that no option takes are an error of the (sub)command given."""
     args, extras = parser.parse_known_args(argv)
     if extras:
-        name: str | None = args.command
-        sub = _subparsers(parser).get(name or "", parser)
-        raise _unrecognized(sub, extras)
+        raise _unrecognized(_chosen(parser, args), extras)
     return args
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost parser of the command line: ``reconciler sandbox serve``'s, say."""
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    return {}
+            name = getattr(args, action.dest, None)
+            if isinstance(name, str) and name in action.choices:
+                return _chosen(action.choices[name], args)
+    return parser
 
 
 def _context(

@@ -55,6 +55,10 @@ def test_bad_choice_exits_1() -> None:
             "--target?), --bogus",
         ),
         (["validate", "a", "b"], "reconciler validate: unrecognized argument b"),
+        (
+            ["sandbox", "token", "--ogr=acme"],  # the innermost command's flags
+            "reconciler sandbox token: unrecognized argument --ogr=acme: did you mean --org?",
+        ),
         (["--bogus"], "reconciler: unrecognized argument --bogus"),
     ],
 )
