@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import logging
 import os
 import sys
@@ -27,7 +28,29 @@ class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on a bad flag; the contract says 1, with one clear line."""
 
     def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message} (see --help)")
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _unrecognized(parser: argparse.ArgumentParser, extras: Sequence[str]) -> UsageError:
+    """Arguments no option of the command takes: the command named, a close flag suggested
+    for each mistyped one (``--taget``: ``--target``)."""
+    flags = [f for action in parser._actions for f in action.option_strings if f.startswith("--")]
+
+    def close(extra: str) -> str:
+        name = extra.partition("=")[0]
+        if not name.startswith("-"):
+            return ""
+        words = {f.lstrip("-"): f for f in flags}  # "--" would make any two flags alike
+        found = difflib.get_close_matches(name.lstrip("-"), words, n=1)
+        return words[found[0]] if found else ""
+
+    if len(extras) == 1:
+        hint = close(extras[0])
+        what = f"unrecognized argument {extras[0]}" + (f": did you mean {hint}?" if hint else "")
+    else:
+        shown = (f"{e} (did you mean {close(e)}?)" if close(e) else e for e in extras)
+        what = f"unrecognized arguments: {', '.join(shown)}"
+    return UsageError(f"{parser.prog}: {what} (see {parser.prog} --help)")
 
 
 def _global_flags(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -71,6 +94,24 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=command.HELP, description=command.HELP)
         _global_flags(p, suppress=True)
         command.add_arguments(p)
+    return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """``argv`` parsed; arguments that no option takes are an error of the (sub)command given."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        raise _unrecognized(_chosen(parser, args), extras)
+    return args
+
+
+def _chosen(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The innermost parser of the command line: ``reconciler sandbox serve``'s, say."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            name = getattr(args, action.dest, None)
+            if isinstance(name, str) and name in action.choices:
+                return _chosen(action.choices[name], args)
     return parser
 
 
@@ -118,7 +159,7 @@ def main(
     debug = "--debug" in args_list
     try:
         parser = build_parser()
-        args = parser.parse_args(args_list)
+        args = _parse(parser, args_list)
         name: str | None = args.command
         if name is None:
             parser.print_help(out)

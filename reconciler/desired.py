@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import gc
+import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -100,7 +101,8 @@ def _read_desired(
                     "error",
                     Location(file, 1, 1),
                     "the config of another desired-state directory: run reconciler on the "
-                    f'directory that holds this file, or add "{inner}/**" to exclude:',
+                    "directory that holds this file, or leave it out with exclude: "
+                    f"{json.dumps([inner + '/**'])} in {CONFIG_NAME}",
                 )
             )
             continue

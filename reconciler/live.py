@@ -69,7 +69,8 @@ def connect(settings: Settings, env: Mapping[str, str]) -> Iterator[Connection]:
                 "and export it"
             )
         raise ConfigError(f"INFRACOST_SERVICE_TOKEN is not set: {how}")
-    with ApiClient(settings.api, org, settings.token) as client:
+    origin = settings.origin.get("api", "")
+    with ApiClient(settings.api, org, settings.token, origin=origin) as client:
         yield Connection(client, org, settings.api, settings.api)
 
 
@@ -96,7 +97,7 @@ def connect_recorded(org: str, record: str, env: Mapping[str, str]) -> Iterator[
     token = env.get(ENV_TOKEN)
     if not token:
         raise ConfigError(f"{ENV_TOKEN} is not set")
-    with ApiClient(record, org, Secret(token)) as client:
+    with ApiClient(record, org, Secret(token), origin="the saved plan") as client:
         yield Connection(client, org, record, record)
 
 

@@ -4,6 +4,7 @@ the hygiene findings the change introduces. No printing, no argv; ``build_plan``
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -151,10 +152,26 @@ def _unmatched_targets(
             if t.kind == kinds.TABLE.name:
                 continue  # it names an upload, which has no name
             if not any(t.matches(ref) for ref in refs):
+                close = _close_name(t, refs)
+                hint = f'; did you mean "{t.kind}/{close}"?' if close is not None else ""
                 errors.append(
                     f"Correct or remove {flag} {_show_target(t)}: it matches no document and "
-                    "no live object (names are exact and case-sensitive)"
+                    f"no live object (names are exact and case-sensitive){hint}"
                 )
+
+
+def _close_name(t: Target, refs: Sequence[Ref]) -> str | None:
+    """The name of that kind the user most likely meant: the same in another letter case
+    first, else the closest spelling."""
+    if t.name is None:
+        return None
+    names = sorted({r.name for r in refs if r.kind == t.kind and r.name})
+    folded = [n for n in names if n.casefold() == t.name.casefold()]
+    if folded:
+        return folded[0]
+    lowered = {n.casefold(): n for n in names}
+    found = difflib.get_close_matches(t.name.casefold(), lowered, n=1)
+    return lowered[found[0]] if found else None
 
 
 def _show_target(t: Target) -> str:

@@ -189,6 +189,20 @@ def read_values(path: Path, column: str | None, where: Sequence[RowFilter] = ())
     return got
 
 
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file's header row, checked as ``read_values`` checks them."""
+    text, _ = _read(path)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next((row for row in reader if row), None)
+    except csv.Error as exc:
+        raise DataError(f"CSV syntax error: {exc}", path, reader.line_num) from None
+    if header is None:
+        raise DataError("the CSV file is empty: it needs a header row", path, 1)
+    _check_header(header, path, text)
+    return header
+
+
 def _unknown_column(column: str, header: list[str], path: Path) -> str:
     message = f'column "{column}" is not in the header of {path.name}'
     # exports change the case of headers (Status, STATUS): the same name in another case first

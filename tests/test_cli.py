@@ -33,6 +33,42 @@ def test_bad_flag_exits_1_with_one_line() -> None:
 def test_bad_choice_exits_1() -> None:
     code, _, err = run("validate", "--format", "yaml")
     assert code == 1 and "invalid choice" in err
+    assert err.startswith("Error: reconciler validate: argument --format: invalid choice")
+    assert err.endswith(" (see reconciler validate --help)\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (
+            ["plan", "--taget", "Guardrail/X"],
+            "reconciler plan: unrecognized argument --taget: did you mean --target?",
+        ),
+        (
+            ["apply", "--auto-aprove", "--prnue"],
+            "reconciler apply: unrecognized arguments: --auto-aprove (did you mean "
+            "--auto-approve?), --prnue (did you mean --prune?)",
+        ),
+        (
+            ["plan", "--taget=Guardrail/X", "--bogus"],
+            "reconciler plan: unrecognized arguments: --taget=Guardrail/X (did you mean "
+            "--target?), --bogus",
+        ),
+        (["validate", "a", "b"], "reconciler validate: unrecognized argument b"),
+        (
+            ["sandbox", "token", "--ogr=acme"],  # the innermost command's flags
+            "reconciler sandbox token: unrecognized argument --ogr=acme: did you mean --org?",
+        ),
+        (["--bogus"], "reconciler: unrecognized argument --bogus"),
+    ],
+)
+def test_an_unknown_flag_names_the_command_and_a_close_flag(
+    tmp_path: Path, args: list[str], said: str
+) -> None:
+    code, out, err = run(*args, cwd=tmp_path)
+    assert (code, out) == (1, "")
+    prog = said.partition(":")[0]
+    assert err == f"Error: {said} (see {prog} --help)\n"
 
 
 def test_missing_directory_exits_1(tmp_path: Path) -> None:

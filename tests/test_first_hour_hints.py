@@ -124,6 +124,33 @@ def test_a_target_that_matches_nothing_is_refused_and_nothing_else(
     assert sandbox_org.writes() == 0
 
 
+@pytest.mark.parametrize(
+    ("target", "meant"),
+    [
+        ("Guardrail/prod budget", "Guardrail/Prod budget"),  # a live object, in another case
+        ("Guardrail/Dev budgte", "Guardrail/Dev budget"),  # a document, misspelt
+        ("Guardrail/PROD BUGDET", "Guardrail/Prod budget"),  # both at once
+    ],
+)
+def test_a_target_that_matches_nothing_suggests_a_close_name(
+    tmp_path: Path, sandbox_org: SandboxOrg, target: str, meant: str
+) -> None:
+    sandbox_org.guardrail("Prod budget", totalThreshold=5)
+    write(
+        tmp_path,
+        {"g.yaml": "kind: Guardrail\nname: Dev budget\nscope: PULL_REQUEST\ntotalThreshold: 9\n"},
+    )
+    flags, env = against(sandbox_org)
+    code, out, err = run("plan", ".", *flags, "--target", target, cwd=tmp_path, env=env)
+    assert code == 1, err
+    assert out.splitlines()[-3] == (
+        f"  x Correct or remove --target {target}: it matches no document and no live object "
+        f'(names are exact and case-sensitive); did you mean "{meant}"?'
+    )
+    code, out, _ = run("plan", ".", *flags, "--target", meant, cwd=tmp_path, env=env)
+    assert code == 0, out  # the suggestion is one that works
+
+
 # --- CSV files that are not what reconciler reads -----------------------------------------------
 
 APPS = (
@@ -225,18 +252,29 @@ def _closed_port() -> int:
 def test_a_dead_api_says_each_retry_and_gives_up_soon(tmp_path: Path) -> None:
     write(tmp_path, {"p.yaml": POLICY})
     token = "ics_v1_" + "d" * 40
-    api = f"http://127.0.0.1:{_closed_port()}/{token}/v1"  # a secret where a line shows it
+    port = _closed_port()
+    api = f"http://127.0.0.1:{port}/{token}/v1"  # a secret where a line shows it
     env = {"INFRACOST_SERVICE_TOKEN": token}
     code, out, err = run("plan", ".", "--api", api, "--org", "acme", cwd=tmp_path, env=env)
     assert (code, out) == (1, "")
     path = "/***/v1/orgs/acme/tagging-policies"
+    refused = f"cannot connect to 127.0.0.1:{port}: connection refused"
     lines = err.splitlines()
     assert [re.sub(r"in \d+\.\d s$", "in N s", line) for line in lines] == [
-        f"GET {path}: cannot connect: connection refused; retry 1 of 2 now",
-        f"GET {path}: cannot connect: connection refused; retry 2 of 2 in N s",
-        f"Error: GET {path}: cannot connect: connection refused",
+        f"GET {path}: {refused}; retry 1 of 2 now",
+        f"GET {path}: {refused}; retry 2 of 2 in N s",
+        f"Error: GET {path}: {refused} (API URL from --api)",  # where to look for the typo
     ]
     assert token not in err
+
+    # set in reconciler.yaml, the error says so
+    write(tmp_path, {"reconciler.yaml": f"org: acme\napi: http://localhost:{port}/v1\n"})
+    code, out, err = run("plan", ".", cwd=tmp_path, env=env)
+    assert (code, out) == (1, "")
+    assert err.splitlines()[-1] == (
+        f"Error: GET /v1/orgs/acme/tagging-policies: cannot connect to localhost:{port}: "
+        "connection refused (API URL from reconciler.yaml)"
+    )
 
 
 def test_a_failing_answer_says_its_retry_and_the_plan_goes_on(

@@ -121,7 +121,13 @@ def test_near_duplicates_are_rewritten_only_when_asked(tmp_path: Path) -> None:
     [
         (["missing.csv", "--column", "a"], None, "missing.csv: cannot read file: No such file"),
         (["v.json"], b"[]", "v.json: fix-values rewrites a .csv or a .txt file"),
-        (["v.csv"], b"a\n1\n", "v.csv: a CSV file needs --column NAME"),
+        (
+            ["v.csv"],
+            b"a,b c\n1,2\n",
+            "v.csv: a CSV file needs --column NAME, the column holding the values "
+            "(columns: a, b c)",
+        ),
+        (["v.csv"], b"a;b\n1;2\n", 'v.csv:1: the header row "a;b" looks semicolon-separated'),
         (["v.txt", "--column", "a"], b"x\n", "v.txt: --column is only used with a .csv file"),
         (["v.csv", "--column", "b"], b"a\n1\n", 'v.csv: column "b" is not in the header'),
         (["v.txt"], b"ok\n\xff\n", "v.txt:2: file is not valid UTF-8 (byte 0xff)"),
@@ -186,6 +192,35 @@ def test_policies_of_different_keys_reading_the_file_need_key(tmp_path: Path) ->
     assert err == (
         'Error: data/cmdb.csv is read by tags of different keys (TaggingPolicy "Apps" '
         'tags[app_id], TaggingPolicy "Other" tags[application]): pass --key KEY\n'
+    )
+
+
+def test_without_column_the_column_the_policy_reads_is_used(tmp_path: Path) -> None:
+    (tmp_path / "reconciler.yaml").write_text("hygiene:\n  app_id: {case: upper}\n")
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "apps.yaml").write_text(READER)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "cmdb.csv").write_text("name,u_number\nPayments,APP-00041\nx,app-00042\n")
+    code, out, err = run("data/cmdb.csv", "--write", cwd=tmp_path)
+    assert code == 0, out + err
+    assert err == (
+        'Using --column u_number: TaggingPolicy "Apps" tags[app_id] reads that column of '
+        "data/cmdb.csv\n"
+    )
+    assert out.endswith("\n+x,APP-00042\nRewrote 1 value(s) in data/cmdb.csv (style 1).\n")
+    assert (tmp_path / "data" / "cmdb.csv").read_text().splitlines()[2] == "x,APP-00042"
+    code, out, err = run("cmdb.csv", cwd=tmp_path / "data")  # found from anywhere below
+    assert (code, out) == (0, "Nothing to rewrite in cmdb.csv.\n"), err
+
+    # two policies reading two columns: no guess, the header is listed
+    (tmp_path / "policies" / "names.yaml").write_text(
+        READER.replace("name: Apps", "name: Names").replace("u_number", "name")
+    )
+    code, out, err = run("data/cmdb.csv", cwd=tmp_path)
+    assert (code, out) == (1, "")
+    assert err == (
+        "Error: data/cmdb.csv: a CSV file needs --column NAME, the column holding the values "
+        "(columns: name, u_number)\n"
     )
 
 

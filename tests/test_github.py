@@ -301,7 +301,7 @@ def test_no_answer_on_a_closed_port() -> None:
     gh.transport.session.trust_env = False
     with gh, pytest.raises(github.GitHubError) as caught:
         gh.json("GET", gh.url("/issues/1/comments"))
-    assert "cannot connect: connection refused" in str(caught.value)
+    assert "cannot connect to 127.0.0.1:9: connection refused" in str(caught.value)
 
 
 def test_check_api_url() -> None:

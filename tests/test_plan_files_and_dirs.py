@@ -117,6 +117,43 @@ def test_the_search_stops_at_the_top_of_a_git_repository(tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("command", ["validate", "plan", "apply", "pull", "snapshot"])
+def test_above_every_desired_state_directory_the_command_names_them(
+    tmp_path: Path, command: str
+) -> None:
+    (tmp_path / ".git").mkdir()
+    for name in ("gamma", "acme", "beta", "teams/delta", "acme/nested"):
+        (tmp_path / name).mkdir(parents=True, exist_ok=True)
+        (tmp_path / name / "reconciler.yaml").write_text("org: acme\n")
+    (tmp_path / ".cache" / "x").mkdir(parents=True)  # dot-entries are not searched
+    (tmp_path / ".cache" / "x" / "reconciler.yaml").write_text("org: acme\n")
+    (tmp_path / "notes.yaml").write_text("not: a resource\n")
+    extra = ["-o", "live.json"] if command == "snapshot" else []
+
+    code, out, err = run(command, *extra, cwd=tmp_path)
+    assert (code, out) == (1, ""), err
+    assert err == (
+        "Error: no reconciler.yaml at or above the current directory; the desired-state "
+        "directories below are acme, beta, gamma and 1 more: pass one as DIR "
+        f"(reconciler {command} acme)\n"
+    )
+    code, out, err = run(command, *extra, cwd=tmp_path / "teams")
+    assert (code, out) == (1, ""), err
+    assert err == (
+        "Error: no reconciler.yaml at or above the current directory; the desired-state "
+        f"directory below is delta: pass it as DIR (reconciler {command} delta)\n"
+    )
+
+
+def test_a_bare_folder_of_documents_is_still_the_desired_state(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "guardrails").mkdir()
+    (tmp_path / "guardrails" / "budget.yaml").write_text(GUARDRAIL)
+    code, out, err = run("validate", cwd=tmp_path / "guardrails")
+    assert (code, err) == (0, ""), out + err
+    assert out == "Valid: 1 Guardrail in 1 file.\n"
+
+
+@pytest.mark.parametrize("command", ["validate", "plan", "apply", "pull", "snapshot"])
 def test_a_file_given_as_dir_names_the_directory_that_holds_it(
     tmp_path: Path, command: str
 ) -> None:
@@ -133,6 +170,12 @@ def test_a_file_given_as_dir_names_the_directory_that_holds_it(
         assert err == (
             "Error: gov/guardrails/budget.yaml: is a file, not a directory; the desired-state "
             f"directory that holds it is gov: reconciler {command} gov\n"
+        )
+        code, out, err = run(command, "guardrails/budget.yaml", *extra, cwd=tmp_path / "gov")
+        assert (code, out) == (1, ""), err
+        assert err == (
+            "Error: guardrails/budget.yaml: is a file, not a directory; the desired-state "
+            f"directory that holds it is the current directory: reconciler {command} .\n"
         )
 
 

@@ -142,11 +142,28 @@ def test_a_query_on_an_unknown_field_is_refused(
     servicenow: ServiceNowServer, tmp_path: Path
 ) -> None:
     directory = _directory(tmp_path, servicenow, query="u_operational_status=1")
-    code, out, err = run("pull", str(directory), cwd=tmp_path, env=ENV)
+    code, out, err = run("pull", ".", cwd=directory, env=ENV)
     assert code == 1, out + err
     assert "has no field 'u_operational_status'" in out
     assert "ServiceNow ignores a condition on a field that does not exist" in out
-    assert "no file in" in out and not (directory / "data").exists()
+    assert out.endswith(
+        "\nPull refused: 1 problem(s); no file in the current directory was written.\n"
+    )
+    assert not (directory / "data").exists()
+
+
+def test_a_pull_into_the_current_directory_says_so_in_words(
+    servicenow: ServiceNowServer, tmp_path: Path
+) -> None:
+    directory = _directory(tmp_path, servicenow)
+    code, out, err = run("pull", ".", cwd=directory, env=ENV)
+    assert (code, err) == (0, ""), out + err
+    assert out.endswith(
+        "\nPulled: 1 file(s) written in the current directory. Plan to see what they change.\n"
+    )
+    code, out, err = run("pull", cwd=directory, env=ENV)  # DIR found, not given: the same
+    assert (code, err) == (0, ""), out + err
+    assert out.endswith("\nNo changes: every file matches its source.\n")
 
 
 def test_an_empty_result_is_refused(servicenow: ServiceNowServer, tmp_path: Path) -> None:

@@ -219,7 +219,7 @@ def test_a_post_whose_connection_never_opened_is_resent() -> None:
         t.send("POST", f"http://127.0.0.1:{port}/x", json={})
     assert not caught.value.maybe_processed
     assert t.request_count == 1 + FAST.connect_retries  # refused: given up sooner
-    assert str(caught.value) == "POST /x: cannot connect: connection refused"
+    assert str(caught.value) == f"POST /x: cannot connect to 127.0.0.1:{port}: connection refused"
 
 
 def test_redirects_come_back_unfollowed() -> None:

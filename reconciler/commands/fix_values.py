@@ -22,7 +22,11 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="the values file: .csv or .txt")
-    parser.add_argument("--column", metavar="NAME", help="the CSV column holding the values")
+    parser.add_argument(
+        "--column",
+        metavar="NAME",
+        help="the CSV column holding the values (default: the one the policies reading FILE read)",
+    )
     parser.add_argument(
         "--key",
         metavar="KEY",
@@ -73,11 +77,14 @@ def execute(params: FixValuesParams, ctx: Context) -> int:
     from reconciler.hygiene.lookalikes import show
 
     path = ctx.cwd / params.file
-    style = _style(path, params.column, params.key, ctx)
+    column = params.column
+    if column is None and path.suffix.lower() == ".csv":
+        column = _column_read(path, ctx)
+    style = _style(path, column, params.key, ctx)
     name = ctx.display_path(path)
     fixed = fixvalues.fix(
         path,
-        params.column,
+        column,
         style,
         near_duplicates=params.near_duplicates,
         shapes=params.shapes,
@@ -128,6 +135,45 @@ def execute(params: FixValuesParams, ctx: Context) -> int:
     return 0
 
 
+def _home(path: Path) -> Path | None:
+    """The nearest directory at or above the file that holds a reconciler.yaml."""
+    from reconciler.settings import CONFIG_NAME
+
+    return next((d for d in path.resolve().parents if (d / CONFIG_NAME).is_file()), None)
+
+
+def _column_read(path: Path, ctx: Context) -> str | None:
+    """The column of the CSV file that the policies of its desired-state directory read, when
+    they all read the same one (said on stderr); else None, and the error lists the header."""
+    from reconciler.config import load_config
+    from reconciler.desired import read_desired
+
+    directory = _home(path)
+    if directory is None:
+        return None
+    config = load_config(directory)
+    if not config.valid:
+        return None  # _style says so
+    state = read_desired(directory, exclude=tuple(config.data.get("exclude", ())))
+    target = path.resolve()
+    readers = [
+        lst
+        for lst in state.value_lists
+        if lst.source is not None and lst.source[0].resolve() == target and lst.source[1]
+    ]
+    columns = sorted({lst.source[1] for lst in readers if lst.source and lst.source[1]})
+    if len(columns) != 1:
+        return None
+    first = readers[0]
+    more = f" (and {len(readers) - 1} more)" if len(readers) > 1 else ""
+    print(
+        f'Using --column {columns[0]}: {first.kind} "{first.name}" tags[{first.key}]{more} '
+        f"reads that column of {ctx.display_path(path)}",
+        file=ctx.stderr,
+    )
+    return columns[0]
+
+
 def _style(path: Path, column: str | None, key: str | None, ctx: Context) -> Style:
     """The hygiene settings that apply to the file, from the nearest reconciler.yaml at or
     above it: those of ``key``, else of the tag key whose policy reads the file (and column),
@@ -137,20 +183,19 @@ def _style(path: Path, column: str | None, key: str | None, ctx: Context) -> Sty
     from reconciler.hygiene import variants as hygiene
     from reconciler.settings import CONFIG_NAME
 
-    for directory in path.resolve().parents:
-        if (directory / CONFIG_NAME).is_file():
-            config = load_config(directory)
-            if not config.valid:
-                shown = ctx.display_path(directory)
-                raise InputError(
-                    f"{ctx.display_path(directory / CONFIG_NAME)}: invalid; "
-                    f"run reconciler validate {shown}"
-                )
-            settings = config.data.get("hygiene", {})
-            if key is None and settings:
-                key = _reader_key(directory, config.data, path, column, ctx) or column
-            return hygiene.styles(settings).get(key or "", hygiene.Style())
-    return hygiene.Style()
+    directory = _home(path)
+    if directory is None:
+        return hygiene.Style()
+    config = load_config(directory)
+    if not config.valid:
+        shown = ctx.display_path(directory)
+        raise InputError(
+            f"{ctx.display_path(directory / CONFIG_NAME)}: invalid; run reconciler validate {shown}"
+        )
+    settings = config.data.get("hygiene", {})
+    if key is None and settings:
+        key = _reader_key(directory, config.data, path, column, ctx) or column
+    return hygiene.styles(settings).get(key or "", hygiene.Style())
 
 
 def _reader_key(

@@ -55,7 +55,7 @@ def execute(params: SnapshotParams, ctx: Context) -> int:
     # The settings are all a snapshot needs: the resource files are read only to record which
     # fromEnv variable each live secret comes from, and never stop it (they may await a pull,
     # or not be a desired state at all).
-    given = desired_dir(params.dir, "snapshot", ctx)
+    given = desired_dir(params.dir, "snapshot", ctx, anywhere=bool(ctx.org and ctx.api))
     directory = ctx.cwd / given
     if not directory.is_dir():
         raise InputError(f"{given}: no such directory")

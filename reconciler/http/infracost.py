@@ -88,6 +88,12 @@ class Created(LiveObject):
 # --- the client --------------------------------------------------------------------------
 
 
+def _origin_hint(origin: str) -> str:
+    if not origin:
+        return ""
+    return "the default API URL" if origin == "default" else f"API URL from {origin}"
+
+
 class ApiClient(Client):
     """The Infracost Cloud API of one org. A few threads may share one client (apply does)."""
 
@@ -97,7 +103,11 @@ class ApiClient(Client):
         org: str,
         token: Secret | None,
         settings: ClientSettings | None = None,
+        *,
+        origin: str = "",
     ) -> None:
+        """``origin``: where the URL was set (``--api``, ``reconciler.yaml``), said when no
+        connection to it could be opened."""
         base_url = base_url.strip().rstrip("/")
         if base_url.lower() == SANDBOX:
             raise ConfigError("the embedded sandbox must be started before a client can use it")
@@ -114,6 +124,7 @@ class ApiClient(Client):
             self.settings,
             BearerAuth(token),
             what="the client's base URL",
+            origin=_origin_hint(origin),
             headers={"Accept": "application/vnd.api+json, application/json"},
             error=ApiError,
             no_answer=NoAnswer,

@@ -668,6 +668,7 @@ class Transport:
         auth: AuthBase | None,
         *,
         what: str = "the API URL",
+        origin: str = "",
         headers: Mapping[str, str] | None = None,
         policy: RetryPolicy | None = None,
         error: type[HttpError] = HttpError,
@@ -684,6 +685,7 @@ class Transport:
         self.sleep = sleep
         self.clock = clock
         self._what = what
+        self._origin = origin  # "API URL from --api": said when no connection could be opened
         self._error = error
         self._no_answer = no_answer
         auth = auth if auth is not None else BearerAuth(None)  # no credential, no ~/.netrc
@@ -858,7 +860,7 @@ class Transport:
         ``count[1]``), scrubbed. It is logged at INFO on ``reconciler.http.transport``: the
         command line prints it on stderr."""
         if error is not None:
-            why, _, _ = classify(error, self.settings, urlsplit(self.base_url).hostname)
+            why, _, _ = classify(error, self.settings, self.base_url)  # ``url``: a path
         when = f"in {delay:.1f} s" if delay >= 0.05 else "now"
         text = f"{self._error.service}{method} {self.path(url)}: {why or 'failed'}; "
         return cut(self.scrub(text + f"retry {count[0]} of {count[1]} {when}"))
@@ -884,7 +886,9 @@ class Transport:
 
     def no_answer(self, method: str, url: str, exc: requests.RequestException) -> HttpError:
         """The client's no-answer error for what the exception chain says went wrong."""
-        detail, hint, maybe_processed = classify(exc, self.settings, urlsplit(url).hostname)
+        detail, hint, maybe_processed = classify(exc, self.settings, url)
+        if not maybe_processed and not hint:  # a wrong URL, maybe: say where it was set
+            hint = self._origin
         return self._no_answer(
             method,
             self.path(url),
@@ -1024,11 +1028,10 @@ def _json_message(body: Mapping[str, Any]) -> str:
 # --- no answer: what the exception chain says ----------------------------------------------
 
 
-def classify(
-    exc: BaseException, settings: TransportSettings, host: str | None
-) -> tuple[str, str, bool]:
-    """(detail, hint, maybe_processed) of a request that got no answer."""
+def classify(exc: BaseException, settings: TransportSettings, url: str) -> tuple[str, str, bool]:
+    """(detail, hint, maybe_processed) of a request to ``url`` that got no answer."""
     chain = list(causes(exc))
+    host, address = _address(url)
 
     def has(*types: type[BaseException]) -> bool:
         return any(isinstance(e, types) for e in chain)
@@ -1039,10 +1042,11 @@ def classify(
     if has(NameResolutionError):
         return f"cannot resolve {host}", "", False
     if has(NewConnectionError):
-        return f"cannot connect: {_os_reason(chain) or 'connection failed'}", "", False
+        reason = _os_reason(chain) or "connection failed"
+        return f"cannot connect to {address}: {reason}", "", False
     if has(ConnectTimeoutError, requests.ConnectTimeout):
         s = settings.connect_timeout
-        return f"timed out: no connection within {s:g} s (connect timeout)", "", False
+        return f"timed out: no connection to {address} within {s:g} s (connect timeout)", "", False
     if has(ReadTimeoutError, requests.ReadTimeout):
         return f"timed out: no answer within {settings.read_timeout:g} s (read timeout)", "", True
     if has(ssl.SSLError, requests.exceptions.SSLError):
@@ -1051,6 +1055,18 @@ def classify(
     if has(RemoteDisconnected, ConnectionResetError, BrokenPipeError):
         return "the connection closed before an answer came", "", True
     return f"no answer ({type(chain[-1]).__name__})", "", True
+
+
+def _address(url: str) -> tuple[str, str]:
+    """(host, host:port) of ``url``, the port given or the scheme's: never its user or password."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname or "", parts.port
+    except ValueError:  # a port out of range: the request failed before a connection
+        return "", "the server"
+    port = port or (443 if parts.scheme == "https" else 80)
+    shown = f"[{host}]" if ":" in host else host
+    return host, f"{shown}:{port}"
 
 
 def causes(exc: BaseException) -> Iterator[BaseException]:

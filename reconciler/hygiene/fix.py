@@ -18,7 +18,7 @@ from pathlib import Path
 from reconciler.errors import InputError
 from reconciler.hygiene import lookalikes
 from reconciler.hygiene import variants as hygiene
-from reconciler.sources import DataError, read_values
+from reconciler.sources import DataError, csv_header, read_values
 
 _BOM = b"\xef\xbb\xbf"
 _PRIORITY = {"variant": 0, "near-duplicate": 1, "characters": 2, "style": 3, "shape": 4}
@@ -85,9 +85,13 @@ def fix(
         raise InputError(f"{name}: fix-values rewrites a .csv or a .txt file")
     if suffix == ".txt" and column is not None:
         raise InputError(f"{name}: --column is only used with a .csv file")
-    if suffix == ".csv" and column is None:
-        raise InputError(f"{name}: a CSV file needs --column NAME (the column holding the values)")
     try:
+        if suffix == ".csv" and column is None:
+            header = ", ".join(csv_header(path))
+            raise InputError(
+                f"{name}: a CSV file needs --column NAME, the column holding the values "
+                f"(columns: {header})"
+            )
         read_values(path, column)  # the same checks and messages as validate
     except DataError as exc:
         raise InputError(

@@ -45,6 +45,11 @@ def _sample(values: list[str]) -> str:
     return shown + (f", ... and {more:,} more" if more > 0 else "")
 
 
+def _place(shown: str) -> str:
+    """The directory in a sentence: ``.`` would read as a full stop (or, before one, as ``..``)."""
+    return "the current directory" if shown == "." else clean(shown)
+
+
 def as_text(report: Report, shown: str) -> str:
     lines = []
     for f in report.files:
@@ -62,7 +67,7 @@ def as_text(report: Report, shown: str) -> str:
         lines += [f"    refused: {clean(r)}" for r in f.refusals]
     if report.errors:
         lines.append(
-            f"\nPull refused: {len(report.errors)} problem(s); no file in {clean(shown)} was "
+            f"\nPull refused: {len(report.errors)} problem(s); no file in {_place(shown)} was "
             "written."
         )
     elif not report.changed:
@@ -72,7 +77,7 @@ def as_text(report: Report, shown: str) -> str:
     else:
         n = sum(1 for f in report.files if f.changed)
         lines.append(
-            f"\nPulled: {n} file(s) written in {clean(shown)}. Plan to see what they change."
+            f"\nPulled: {n} file(s) written in {_place(shown)}. Plan to see what they change."
         )
     return escape.lines("\n".join(lines))
 
