@@ -212,7 +212,11 @@ def test_many_applies_at_once_converge(
     names = desired(directory, each, each)
     flags, env = against(sandbox_org)
     command = ["apply", ".", *flags, "--auto-approve"]
+    sandbox_org.set_faults(
+        f"gather={runs}"
+    )  # every run lists the empty org: a race, whatever the load
     applied = [applied_text(r) for r in at_once(reconciler, [command] * runs, directory, env)]
+    sandbox_org.reset()
     assert sum(1 for events in applied if events) >= 2, "fewer than two runs wrote: no race"
     reported = {(e["kind"], e["name"]) for events in applied for e in events}
     assert reported == {(kind, name) for kind, group in names.items() for name in group}
@@ -225,14 +229,14 @@ def test_a_saved_plan_applied_twice_at_once_makes_each_object_once(
     tmp_path: Path, sandbox_org: SandboxOrg, reconciler: tuple[str, ...]
 ) -> None:
     """Both runs pass the stale check (nothing exists yet), then both create: check-then-act.
-    150 ms of API latency (the report had 300) makes the window, a listing and a POST, wide
-    enough for both runs to pass it: their starts are milliseconds apart."""
+    The sandbox answers both runs' listings together (``gather=2``), so both pass it however
+    loaded the machine is; 150 ms of API latency keeps their creates overlapping."""
     directory = tmp_path / "d"
     names = desired(directory, 20)
     flags, env = against(sandbox_org)
     code, out, err = run("plan", ".", *flags, "-o", "plan.json", cwd=directory, env=env)
     assert code == 0, out + err
-    sandbox_org.set_faults("latency_ms=150")
+    sandbox_org.set_faults("latency_ms=150,gather=2")
     command = ["apply", "plan.json", "--format", "json", "--parallelism", "20"]
     runs = [applied_json(r) for r in at_once(reconciler, [command] * 2, directory, env)]
     sandbox_org.reset()

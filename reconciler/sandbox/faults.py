@@ -6,6 +6,10 @@ comma-separated ``key=value``; ``script`` takes the values that follow it up to 
 
     latency_ms=20,error_rate=0.1,throttle_rate=0.05,drop_rate=0.05,seed=7
     script=503,503,429,ok,drop
+    gather=2
+
+``gather=N`` holds the first N reads of each path until N have arrived (10 s at most), then
+answers them together: N concurrent runs list the same state, however loaded the machine is.
 
 Overrides are keyed by org: tests each get their own org, so a fault switched on by one test cannot
 reach another.
@@ -13,6 +17,7 @@ reach another.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import secrets
 import threading
@@ -24,6 +29,7 @@ from reconciler.sandbox import SandboxError
 ERROR_CODES = (500, 502, 503)
 SCRIPT_STEPS = frozenset({"ok", "drop", "429", "500", "502", "503", "504"})
 RATE_KEYS = ("error_rate", "throttle_rate", "drop_rate")
+GATHER_TIMEOUT_S = 10.0
 
 QUIRKS: dict[str, str] = {
     "create_200": "POST answers 200 instead of 201",
@@ -49,6 +55,7 @@ class FaultSpec:
     drop_rate: float = 0.0
     seed: int | None = None
     script: tuple[str, ...] = ()
+    gather: int = 0
 
     def describe(self) -> str:
         """The spec back as a string (the canonical form of what ``parse_faults`` read)."""
@@ -56,6 +63,8 @@ class FaultSpec:
         parts += [f"{key}={getattr(self, key)}" for key in RATE_KEYS if getattr(self, key)]
         if self.seed is not None:
             parts.append(f"seed={self.seed}")
+        if self.gather:
+            parts.append(f"gather={self.gather}")
         if self.script:
             parts.append("script=" + ",".join(self.script))
         return ",".join(parts)
@@ -85,10 +94,12 @@ def parse_faults(spec: str) -> FaultSpec:
             numbers[key] = _integer(key, value, maximum=60_000)
         elif key == "seed":
             numbers[key] = _integer(key, value, maximum=2**63)
+        elif key == "gather":
+            numbers[key] = _integer(key, value, maximum=100)
         elif key in RATE_KEYS:
             rates[key] = _rate(key, value)
         else:
-            known = ", ".join(["latency_ms", *RATE_KEYS, "seed", "script"])
+            known = ", ".join(["latency_ms", *RATE_KEYS, "seed", "gather", "script"])
             raise SpecError(f"fault spec: unknown key {key!r} (known: {known})")
     faults = FaultSpec(
         latency_ms=numbers.get("latency_ms", 0),
@@ -97,6 +108,7 @@ def parse_faults(spec: str) -> FaultSpec:
         drop_rate=rates.get("drop_rate", 0.0),
         seed=numbers.get("seed"),
         script=tuple(script),
+        gather=numbers.get("gather", 0),
     )
     if faults.error_rate + faults.throttle_rate > 1:
         raise SpecError("fault spec: error_rate + throttle_rate must not exceed 1")
@@ -175,8 +187,25 @@ class FaultState:
         self._rng = random.Random(seed)
         self._script = deque(spec.script)
         self._lock = threading.Lock()
+        self._gathering: dict[str, threading.Barrier] = {}
+        self._gathered: dict[str, int] = {}
 
-    def decide(self, *, is_write: bool) -> Decision:
+    def decide(self, *, is_write: bool, path: str = "") -> Decision:
+        if self.spec.gather and not is_write:
+            self._gather(path)
+        return self._decide(is_write)
+
+    def _gather(self, path: str) -> None:
+        """The first ``gather`` reads of a path wait for each other (see the module's doc)."""
+        with self._lock:
+            seen = self._gathered[path] = self._gathered.get(path, 0) + 1
+            if seen > self.spec.gather:
+                return
+            barrier = self._gathering.setdefault(path, threading.Barrier(self.spec.gather))
+        with contextlib.suppress(threading.BrokenBarrierError):  # fewer came: answer anyway
+            barrier.wait(timeout=GATHER_TIMEOUT_S)
+
+    def _decide(self, is_write: bool) -> Decision:
         spec = self.spec
         latency = spec.latency_ms / 1000
         with self._lock:
