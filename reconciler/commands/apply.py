@@ -144,15 +144,7 @@ def _apply_dir(directory: str, params: ApplyParams, ctx: Context) -> int:
                 print("\nApply cancelled.", file=ctx.stdout)
                 return 1
         known = {kind: {o.id for o in objects} for kind, objects in live.items()}
-        return _write(
-            plan,
-            conn,
-            prepared.directory,
-            table if upload else None,
-            known,
-            params,
-            ctx,
-        )
+        return _write(plan, conn, prepared.directory, table if upload else None, known, params, ctx)
 
 
 def _apply_file(given: str, params: ApplyParams, ctx: Context) -> int:
@@ -186,8 +178,7 @@ def _apply_file(given: str, params: ApplyParams, ctx: Context) -> int:
     table = table_as_planned(plan, directory, Path(given)) if upload else None
     with connect_recorded(plan.org, plan.api, ctx.env) as conn:
         live = fetch_live(conn.client)
-        uploaded = _uploaded(plan, directory, params, upload)
-        if already_applied(plan, live, uploaded=uploaded):
+        if already_applied(plan, live, uploaded=_uploaded(plan, directory, params, upload)):
             _print_already_applied(given, params, ctx)
             return 0
         reasons = stale_reasons(plan, live, ctx.env)
