@@ -4,6 +4,7 @@ files are fine. Exit codes do not change. End to end through the CLI."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,13 @@ def test_an_unusable_url_from_the_environment(tmp_path: Path) -> None:
         "Error: .: the settings cannot be used (see above); the files themselves have no errors"
     )
     assert "(from INFRACOST_API_URL) uses plain http" in err
+
+
+def test_validate_json_names_the_conflict_by_its_rule(examples: Path) -> None:
+    env = {"INFRACOST_API_URL": "http://127.0.0.1:1/v1"}
+    code, out, _ = run("validate", "--format", "json", cwd=examples, env=env)
+    assert code == 1
+    errors = [p for p in json.loads(out)["problems"] if p["severity"] == "error"]
+    assert [(p["file"], p["field"], p["rule"]) for p in errors] == [
+        ("reconciler.yaml", "api", "settings/conflict")
+    ]
