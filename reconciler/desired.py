@@ -39,7 +39,7 @@ from reconciler.model import (
     SecretRef,
 )
 from reconciler.schemas import load_schema, schema_errors, with_defaults
-from reconciler.settings import CONFIG_NAME, Settings, resolve
+from reconciler.settings import CONFIG_NAME, Settings, SettingsConflict, resolve
 
 _ABSENT_KEYS = {"kind", "name", "id", "absent"}
 
@@ -252,6 +252,11 @@ def _resource(c: DocumentCheck, kind: ObjectKind, data: dict[str, Any]) -> Resou
 # --- a directory with its settings ---------------------------------------------------------
 
 
+# Problem.rule of the settings' own problems: where the command runs, not what the files hold
+SETTINGS = "settings"
+SETTINGS_CONFLICT = "settings/conflict"  # reconciler.yaml and the environment disagree
+
+
 @dataclass
 class Prepared:
     directory: Path
@@ -311,7 +316,8 @@ def prepare(
         if from_flag and not report_flag_errors:
             raise
         where = None if from_flag else config.location(exc.field)
-        problems.append(Problem("error", where, str(exc), field=exc.field or ""))
+        rule = SETTINGS_CONFLICT if isinstance(exc, SettingsConflict) else SETTINGS
+        problems.append(Problem("error", where, str(exc), field=exc.field or "", rule=rule))
     if settings is not None and on_settings is not None:
         on_settings(settings)
     state = read_desired(

@@ -41,6 +41,24 @@ INLINE_LIMIT = 50
 # ``reconciler-2.yaml``.
 RESERVED_SLUGS = frozenset({CONFIG_NAME.removesuffix(".yaml")})
 
+# A policy repository never commits reconciler's local state (the embedded sandbox's database,
+# the record of the last custom-properties uploads): its workflows keep it as an artifact.
+STATE_DIR = ".reconciler"
+GITIGNORE = (
+    "# reconciler's local state: the embedded sandbox's database and the record of the last\n"
+    "# custom-properties uploads (the workflows keep it as an artifact, never in git)\n"
+    f"{STATE_DIR}/\n"
+)
+
+
+def ignores_state(gitignore: str) -> bool:
+    """Whether a .gitignore's text has a plain line ignoring ``.reconciler/`` of its directory
+    (or of any directory under it)."""
+    lines = {line.strip() for line in gitignore.splitlines()}
+    return any(
+        f"{lead}{STATE_DIR}{tail}" in lines for lead in ("", "/", "**/") for tail in ("", "/")
+    )
+
 
 @dataclass
 class Export:

@@ -61,7 +61,8 @@ def connect(settings: Settings, env: Mapping[str, str]) -> Iterator[Connection]:
         if is_loopback(urlsplit(settings.api).hostname or ""):
             how = (
                 "for a local sandbox server: "
-                f"export INFRACOST_SERVICE_TOKEN=$(reconciler sandbox token --org {org})"
+                f"export INFRACOST_SERVICE_TOKEN=$(reconciler sandbox token --org {org}) in the "
+                "directory where the server runs (or with its --db)"
             )
         else:
             how = (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -160,6 +161,32 @@ class Change:
 class Unmanaged:
     ref: Ref
     hint: str = ""
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where a custom properties upload goes, as its record keys it: the org and the API (a
+    URL, which settings never let carry credentials; or ``sandbox``, the embedded one)."""
+
+    org: str
+    api: str
+
+    @classmethod
+    def of(cls, org: str, api: str) -> UploadTarget:
+        """From a plan's ``org`` and ``api``: a URL, ``sandbox``, or a saved plan's
+        ``sandbox:<db>``. A snapshot's ``snapshot:<file>`` is a target no upload went to."""
+        if api == "sandbox" or api.startswith("sandbox:"):
+            return cls(org, "sandbox")
+        return cls(org, api.rstrip("/"))
+
+    def matches(self, entry: Mapping[str, object]) -> bool:
+        """Whether a record's ``entry`` is of this target (URLs compared ignoring case)."""
+        api = entry.get("api")
+        return (
+            entry.get("org") == self.org
+            and isinstance(api, str)
+            and api.rstrip("/").lower() == self.api.lower()
+        )
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from reconciler.model import (
     Ref,
     Resource,
     Unmanaged,
+    UploadTarget,
 )
 
 
@@ -262,7 +263,8 @@ def make_plan(
     cp = None
     table = state.custom_properties
     if table is not None and _custom_properties_selected(options):
-        cp = kinds.TABLE.change(prepared.directory, table, baseline)
+        target = UploadTarget.of(org, api)
+        cp = kinds.TABLE.change(prepared.directory, table, baseline, target)
         cp = replace(cp, file=_relative(table.file, prepared.directory).as_posix())
     relative: dict[Path, Path] = {}  # many resources share a file: one relative_to per file
     for r in state.resources:

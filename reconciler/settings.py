@@ -146,6 +146,11 @@ def check_api_url(api: str, origin: str) -> str:
     return api
 
 
+class SettingsConflict(ConfigError):
+    """The safety rule: reconciler.yaml and the environment set different values, and no flag
+    decides. A problem of where the command runs, not of the files."""
+
+
 def _pick(
     name: str,
     flag: str | None,
@@ -165,7 +170,7 @@ def _pick(
         and config_value is not None
         and normalize(env_value) != normalize(config_value)
     ):
-        raise ConfigError(
+        raise SettingsConflict(
             f'{config_label} sets {name} "{shown_url(normalize(config_value))}" but the '
             f'environment sets {env_name}="{shown_url(normalize(env_value))}"; pass --{name} '
             f"to choose one (or unset {env_name})",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from reconciler.live import fetch_live
 from reconciler.plan import Options, make_plan
 from reconciler.settings import Secret
 from tests.helpers.cli import against, run
+from tests.helpers.examples import copy_examples
 from tests.helpers.sandbox import SandboxOrg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,8 +52,7 @@ def guardrails(directory: Path, count: int, *, threshold: int = 100) -> Path:
 
 @pytest.fixture
 def examples(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    return tmp_path / "examples"
+    return copy_examples(tmp_path / "examples")
 
 
 def live_ids(org: SandboxOrg, kind: str) -> dict[str, str]:
@@ -575,3 +574,75 @@ def test_an_update_whose_answer_is_partial_or_lost_is_read_back(
     assert events == [("updated", ())]  # message is unknown when missing: never a warning
     assert sent == len(per_update)
     assert_converged(directory, sandbox_org)
+
+
+def test_an_upload_to_one_org_and_api_is_no_baseline_for_another(
+    examples: Path, sandbox_org: SandboxOrg, other_org: SandboxOrg
+) -> None:
+    """The README's path: apply to the embedded sandbox, then to a served one; each org and API
+    that never received the table from this directory gets it."""
+    code, out, err = run("apply", ".", "--auto-approve", cwd=examples)  # the embedded sandbox
+    assert code == 0 and "uploaded CustomProperties" in out, out + err
+    for org in (sandbox_org, other_org):  # another API, then another org of that API
+        flags, env = against(org)
+        code, out, err = run("plan", ".", *flags, cwd=examples, env=env)
+        assert "~ sync CustomProperties (unverifiable: no baseline to compare with)" in out, err
+        code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=examples, env=env)
+        assert code == 0 and 'uploaded CustomProperties "custom_properties.csv": 10 rows' in out
+        assert len(org.custom_properties()[1]) == 10
+    for org in (sandbox_org, other_org):
+        flags, env = against(org)
+        code, out, err = run("plan", ".", *flags, "--detailed-exitcode", cwd=examples, env=env)
+        assert code == 0 and "CustomProperties" not in out, out + err
+        assert_converged(examples, org)
+    code, out, err = run("plan", ".", "--detailed-exitcode", cwd=examples)  # kept its record
+    assert code == 0 and "CustomProperties" not in out, out + err
+
+
+def test_a_saved_upload_is_not_already_applied_by_an_upload_to_another_org(
+    examples: Path, sandbox_org: SandboxOrg, other_org: SandboxOrg
+) -> None:
+    flags, env = against(sandbox_org)
+    skip_table = ("--exclude", "CustomProperties/csv")
+    assert run("apply", ".", *flags, *skip_table, "--auto-approve", cwd=examples, env=env)[0] == 0
+    code, out, err = run("plan", ".", *flags, "-o", "plan.json", cwd=examples, env=env)
+    assert "~ sync CustomProperties" in out, out + err  # the plan's only write
+    other_flags, other_env = against(other_org)
+    assert run("apply", ".", *other_flags, "--auto-approve", cwd=examples, env=other_env)[0] == 0
+    code, out, err = run("apply", "plan.json", cwd=examples, env=env)
+    assert code == 0 and "uploaded CustomProperties" in out, out + err
+    assert len(sandbox_org.custom_properties()[1]) == 10
+    writes = sandbox_org.writes()
+    code, out, err = run("apply", "plan.json", cwd=examples, env=env)
+    assert code == 0 and out.startswith("Already applied:"), out + err
+    assert sandbox_org.writes() == writes
+    for org in (sandbox_org, other_org):
+        assert_converged(examples, org)
+
+
+def test_a_stray_upload_record_never_stops_an_upload_to_a_fresh_org(
+    examples: Path, sandbox_org: SandboxOrg
+) -> None:
+    """What running the README in a checkout leaves in examples/.reconciler/ (records of the
+    first format, without org or API, and of other targets) says nothing about this org."""
+    from reconciler.kinds.custom_properties import row_hashes
+    from reconciler.sources import read_table
+
+    csv = read_table(examples / "data" / "custom_properties.csv")
+    rows = row_hashes(csv.header, csv.rows)
+    uploads = [
+        {"org": "acme", "api": api, "digest": csv.digest, "rows": rows}
+        for api in ("sandbox", "http://127.0.0.1:8799/v1")
+    ]
+    record = examples / ".reconciler" / "custom-properties.json"
+    record.parent.mkdir()
+    flags, env = against(sandbox_org)
+    for stray in ({"digest": csv.digest, "rows": rows}, {"uploads": uploads}):
+        record.write_text(json.dumps(stray))
+        code, out, err = run("plan", ".", *flags, cwd=examples, env=env)
+        assert "~ sync CustomProperties" in out, out + err
+    code, out, err = run("apply", ".", *flags, "--auto-approve", cwd=examples, env=env)
+    assert code == 0 and "uploaded CustomProperties" in out, out + err
+    assert len(sandbox_org.custom_properties()[1]) == 10
+    assert len(json.loads(record.read_text())["uploads"]) == 3  # the others' records kept
+    assert_converged(examples, sandbox_org)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.helpers.cli import run
+from tests.helpers.examples import copy_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def examples(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
-    return tmp_path / "examples"
+    return copy_examples(tmp_path / "examples")
 
 
 @pytest.mark.parametrize(

@@ -173,16 +173,17 @@ def test_golden_tree_of_a_small_org(tmp_path: Path, sandbox_org: SandboxOrg) -> 
     out = tmp_path / "out"
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert files == [
+        ".gitignore",
         "guardrails/production-cost-increase.yaml",
         "reconciler.yaml",
         "tagging-policies/application-id.yaml",
     ]
     assert HOOK not in tree and sandbox_org.token not in tree  # secrets are never written
-    guardrail = yaml.safe_load((out / files[0]).read_text())
+    guardrail = yaml.safe_load((out / files[1]).read_text())
     assert guardrail["webhookUrl"] == {
         "fromEnv": "INFRACOST_GUARDRAIL_PRODUCTION_COST_INCREASE_WEBHOOK_URL"
     }
-    policy = yaml.safe_load((out / files[2]).read_text())
+    policy = yaml.safe_load((out / files[3]).read_text())
     assert policy["name"] == "Application ID"
     assert policy["tags"][0]["allowedValues"] == ["APP-00007", "APP-00042"]  # sorted
 

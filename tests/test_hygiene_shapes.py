@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from reconciler.hygiene import variants as hygiene
 from reconciler.hygiene.shapes import Settings as ShapeSettings
 from reconciler.hygiene.variants import Style
 from tests.helpers.cli import run
+from tests.helpers.examples import copy_examples
 from tests.helpers.sandbox import SandboxOrg
 
 # (typo, suggestion) per family; no typo has a twin in its list (the clean values use other
@@ -382,8 +382,7 @@ def test_twenty_typos_in_twenty_thousand_ids_are_all_found() -> None:
 
 def _planted_examples(root: Path) -> Path:
     """examples/ with three typos planted in its ServiceNow export (the docs' run)."""
-    examples = root / "examples"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "examples", examples)
+    examples = copy_examples(root / "examples")
     csv_file = examples / "data" / "servicenow-apps.csv"
     lines = csv_file.read_text().splitlines(keepends=True)
     for number, (old, new) in {4: ("APP-00047", "APP-O0047"), 5: ("APP-00057", "APP-0057")}.items():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 
 from reconciler.kinds import OBJECT_KINDS
 from tests.helpers.cli import against, run
+from tests.helpers.examples import copy_examples
 from tests.helpers.golden import regenerating
 from tests.helpers.sandbox import SandboxOrg
 
@@ -21,9 +21,7 @@ HOOK = "https://hooks.slack.com/services/T0000/B0000/s3cr3tw3bh00k"
 
 @pytest.fixture
 def examples(tmp_path: Path) -> Path:
-    target = tmp_path / "examples"
-    shutil.copytree(ROOT / "examples", target)
-    return target
+    return copy_examples(tmp_path / "examples")
 
 
 def golden(name: str, text: str, org: SandboxOrg) -> None:

@@ -13,7 +13,7 @@ from reconciler.errors import EXIT_CHANGES, EXIT_OK, EXIT_USER, InputError, Usag
 from reconciler.model import LiveObject, Plan
 from reconciler.plan import Options, Target, make_plan
 from reconciler.render import problems as render_problems
-from reconciler.settings import Settings
+from reconciler.settings import CONFIG_NAME, Settings
 
 if TYPE_CHECKING:
     from reconciler.render.markdown import Links
@@ -34,12 +34,32 @@ def prepare_or_fail(
     for problem in prepared.problems:
         print(render_problems.line(problem, ctx.display_path), file=ctx.stderr)
     if prepared.errors or prepared.settings is None:
-        n = len(prepared.errors)
-        raise InputError(
-            f"{directory}: {n} error{'s' if n != 1 else ''} in the desired state "
+        raise InputError(f"{directory}: {_what_stops(prepared)}")
+    return prepared
+
+
+def _what_stops(prepared: Prepared) -> str:
+    """The summary of the errors printed above: the settings (often the environment's doing)
+    apart from the files'."""
+    from reconciler.desired import SETTINGS, SETTINGS_CONFLICT
+
+    rules = [p.rule for p in prepared.errors]
+    said = []
+    if SETTINGS_CONFLICT in rules:
+        said.append(
+            f"the settings conflict: the environment and {CONFIG_NAME} disagree (see above)"
+        )
+    elif SETTINGS in rules:
+        said.append("the settings cannot be used (see above)")
+    n = sum(1 for rule in rules if rule not in (SETTINGS, SETTINGS_CONFLICT))
+    if n:
+        said.append(
+            f"{n} error{'s' if n != 1 else ''} in the desired state "
             "(run reconciler validate for details)"
         )
-    return prepared
+    elif said:
+        said.append("the files themselves have no errors")
+    return "; ".join(said)
 
 
 def _targets(values: tuple[str, ...], flag: str) -> tuple[Target, ...]:

@@ -22,7 +22,7 @@ from reconciler.commands._flags import PlanFlags, add_target_arguments
 from reconciler.context import Context
 
 if TYPE_CHECKING:
-    from reconciler.http.infracost import ApiClient
+    from reconciler.live import Connection
     from reconciler.model import CustomPropertiesTable, Plan
 
 HELP = "apply a saved plan, or plan a directory and apply it after confirmation"
@@ -144,9 +144,7 @@ def _apply_dir(directory: str, params: ApplyParams, ctx: Context) -> int:
                 print("\nApply cancelled.", file=ctx.stdout)
                 return 1
         known = {kind: {o.id for o in objects} for kind, objects in live.items()}
-        return _write(
-            plan, conn.client, prepared.directory, table if upload else None, known, params, ctx
-        )
+        return _write(plan, conn, prepared.directory, table if upload else None, known, params, ctx)
 
 
 def _apply_file(given: str, params: ApplyParams, ctx: Context) -> int:
@@ -191,19 +189,22 @@ def _apply_file(given: str, params: ApplyParams, ctx: Context) -> int:
             _print_nothing(params, ctx)
             return 0
         known = {kind: {o.id for o in objects} for kind, objects in live.items()}
-        return _write(plan, conn.client, directory, table, known, params, ctx)
+        return _write(plan, conn, directory, table, known, params, ctx)
 
 
 def _uploaded(plan: Plan, directory: Path, params: ApplyParams, upload: bool) -> bool | None:
-    """Whether the table a saved plan uploads was uploaded since (None: it uploads none).
-    ``--sync-custom-properties`` asks for an upload whatever was done before."""
+    """Whether the table a saved plan uploads was uploaded since to the plan's org and API
+    (None: it uploads none). ``--sync-custom-properties`` asks for an upload whatever was done
+    before."""
     from reconciler import kinds
+    from reconciler.model import UploadTarget
 
     if not upload or plan.custom_properties is None:
         return None
     if params.sync_custom_properties:
         return False
-    return kinds.TABLE.uploaded_digest(directory) == plan.custom_properties.digest
+    target = UploadTarget.of(plan.org, plan.api)
+    return kinds.TABLE.uploaded_digest(directory, target) == plan.custom_properties.digest
 
 
 def _check_target(plan: Plan, ctx: Context) -> None:
@@ -278,7 +279,7 @@ def _stop_on_signals(stop: threading.Event, ctx: Context) -> Iterator[None]:
 
 def _write(
     plan: Plan,
-    client: ApiClient,
+    conn: Connection,
     directory: Path,
     table: CustomPropertiesTable | None,
     known: dict[str, set[str]],
@@ -288,9 +289,10 @@ def _write(
     from reconciler import kinds
     from reconciler.apply import Event, Executor
     from reconciler.errors import EXIT_INTERRUPTED
-    from reconciler.model import Ref
+    from reconciler.model import Ref, UploadTarget
     from reconciler.render import events
 
+    client = conn.client
     stop = threading.Event()
 
     def on_event(event: Event) -> None:
@@ -308,7 +310,7 @@ def _write(
                 client.upload_custom_properties(table.file.read_bytes())
             except ApiError as exc:
                 return Event("failed", ref, str(exc))
-            kind.record_upload(directory, table)
+            kind.record_upload(directory, table, UploadTarget.of(conn.org, conn.record))
             return Event("uploaded", ref, f"{len(table.rows)} rows")
 
     executor = Executor(

@@ -84,6 +84,10 @@ def execute(params: ExportParams, ctx: Context) -> int:
     result = export.build(org, api, live, kinds)
     if config is not None:
         result.files[CONFIG_NAME] = config[0]
+    gitignore = target / ".gitignore"
+    state_ignored = _state_ignored(target)
+    if not state_ignored and not gitignore.exists():  # a new repository: its first .gitignore
+        result.files[".gitignore"] = export.GITIGNORE
     replaced, kept = _existing(target, result.files)
     if config is not None:  # said below, setting by setting
         replaced = [r for r in replaced if r != CONFIG_NAME]
@@ -103,6 +107,18 @@ def execute(params: ExportParams, ctx: Context) -> int:
         print(
             f"Kept {len(kept)} file(s) the export does not write: {_listed(kept)}"
             f"{hint if documents else ''}",
+            file=ctx.stdout,
+        )
+    if ".gitignore" in result.files:
+        print(
+            f"Wrote {shown}/.gitignore: .reconciler/ (local state) stays out of git.",
+            file=ctx.stdout,
+        )
+    elif not state_ignored:  # the user's own file: said, never edited
+        print(
+            f"note: {shown}/.gitignore does not ignore .reconciler/ (local state: the sandbox "
+            "database, the record of custom-properties uploads); add the line .reconciler/ "
+            "to it",
             file=ctx.stdout,
         )
     for warning in result.warnings:
@@ -147,6 +163,31 @@ def _merged_config(
         raise InputError(
             f"{shown}/{CONFIG_NAME}: {exc}: its settings cannot be kept; fix or remove it"
         ) from None
+
+
+def _state_ignored(target: Path) -> bool:
+    """Whether ``target/.reconciler/`` is git-ignored already: by the directory's .gitignore,
+    or by git itself when ``target`` is (or will be) inside a work tree (a .gitignore above it,
+    .git/info/exclude)."""
+    import subprocess
+
+    from reconciler import export
+
+    try:
+        if export.ignores_state((target / ".gitignore").read_text(encoding="utf-8")):
+            return True
+    except (OSError, UnicodeDecodeError):
+        pass
+    existing = next(p for p in (target, *target.parents) if p.is_dir())
+    state = (target / export.STATE_DIR / "sandbox.db").relative_to(existing)
+    try:
+        checked = subprocess.run(
+            ["git", "-C", str(existing), "check-ignore", "-q", "--", state.as_posix()],
+            capture_output=True,
+        )
+    except OSError:  # no git here
+        return False
+    return checked.returncode == 0
 
 
 def _existing(target: Path, written: Mapping[str, str]) -> tuple[list[str], list[str]]:

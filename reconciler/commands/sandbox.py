@@ -162,12 +162,19 @@ def _token(params: TokenParams, ctx: Context, db: Path) -> int:
     if not org:
         raise UsageError("reconciler sandbox token: --org SLUG is required")
     check_org_slug(org)
+    new = not db.exists()
     db.parent.mkdir(parents=True, exist_ok=True)
     store = Store(db)
     try:
         print(store.create_token(org), file=ctx.stdout)
     finally:
         store.close()
+    if new:  # the token is good only for a server on this database: say where it is
+        print(
+            f"Created the sandbox database {ctx.display_path(db)}: only a sandbox serve "
+            "using it accepts this token (run token where the server runs, or pass its --db)",
+            file=ctx.stderr,
+        )
     return 0
 
 

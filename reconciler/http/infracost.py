@@ -41,6 +41,10 @@ from reconciler.settings import ENV_TOKEN, SANDBOX, Secret, check_api_url
 
 _log = logging.getLogger(__name__)
 
+# How the sandbox (reconciler/sandbox/app.py) challenges a request it does not authenticate:
+# a 401 with it comes from a sandbox, whose tokens are made by `reconciler sandbox token`.
+SANDBOX_CHALLENGE = f'Bearer realm="{SANDBOX}"'
+
 
 @dataclass(frozen=True)
 class ClientSettings(TransportSettings):
@@ -278,12 +282,19 @@ class ApiClient(Client):
         else:
             detail = self.transport.describe(response)
         if status == 401:
-            hint = (
-                f"no token: set {ENV_TOKEN}"
-                if self._token is None
-                else f"the token is wrong or not a service-account token: set {ENV_TOKEN} to a "
-                "token from Org Settings > API tokens; the CLI's token does not work"
-            )
+            if self._token is None:
+                hint = f"no token: set {ENV_TOKEN}"
+            elif response.headers.get("WWW-Authenticate") == SANDBOX_CHALLENGE:
+                hint = (
+                    f"this sandbox does not know the token: set {ENV_TOKEN} to one made by "
+                    f"reconciler sandbox token --org {self.org} in the directory where sandbox "
+                    "serve runs, or with its --db"
+                )
+            else:
+                hint = (
+                    f"the token is wrong or not a service-account token: set {ENV_TOKEN} to a "
+                    "token from Org Settings > API tokens; the CLI's token does not work"
+                )
         elif status == 403:
             hint = f"the token may not have access to org {self.org!r}"
         elif status == 404 and org_level:

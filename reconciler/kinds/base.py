@@ -20,7 +20,7 @@ from reconciler.model import FieldChange, Governance, Location, Problem, Severit
 if TYPE_CHECKING:
     from reconciler.documents import Document
     from reconciler.hygiene.report import TagKey, ValueList
-    from reconciler.model import CustomPropertiesChange, CustomPropertiesTable
+    from reconciler.model import CustomPropertiesChange, CustomPropertiesTable, UploadTarget
 
 # A place in an object: keys of mappings; "*" is any key of a mapping, "[]" every list element.
 FieldPath = tuple[str, ...]
@@ -84,13 +84,20 @@ class TableKind(Protocol):
     def read(self, c: DocumentCheck) -> CustomPropertiesTable | None: ...
 
     def change(
-        self, directory: Path, table: CustomPropertiesTable, baseline_ref: str | None
+        self,
+        directory: Path,
+        table: CustomPropertiesTable,
+        baseline_ref: str | None,
+        target: UploadTarget,
     ) -> CustomPropertiesChange: ...
 
-    def record_upload(self, directory: Path, table: CustomPropertiesTable) -> None: ...
+    def record_upload(
+        self, directory: Path, table: CustomPropertiesTable, target: UploadTarget
+    ) -> None: ...
 
-    def uploaded_digest(self, directory: Path) -> str | None:
-        """The digest of the table last uploaded from ``directory``, None when unknown."""
+    def uploaded_digest(self, directory: Path, target: UploadTarget) -> str | None:
+        """The digest of the table last uploaded from ``directory`` to ``target``, None when
+        unknown."""
         ...
 
 

@@ -3,10 +3,11 @@
 The API can neither list nor read the table back, so it is not a collection of objects: at
 most one document names the file; plans compare the CSV with a baseline, in this order: the CSV
 at a git ref (``--baseline REF``: the pull request's base, or the push's ``before`` commit in
-CI); else the record of the last successful upload in ``.reconciler/`` (local runs); else there
-is none and the upload is ``sync (unverifiable)``. Rows are identified by their first column;
-only those identifiers are ever shown, since other cells may be personal data. The record keeps
-a hash per row, never the cells.
+CI); else the record of the last successful upload to the same org and API in ``.reconciler/``
+(local runs); else there is none and the upload is ``sync (unverifiable)``. Rows are identified
+by their first column; only those identifiers are ever shown, since other cells may be personal
+data. The record keeps a hash per row, never the cells, for each org and API uploaded to: an
+upload to one org says nothing about another.
 """
 
 from __future__ import annotations
@@ -15,10 +16,17 @@ import hashlib
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from reconciler.errors import InputError
+from reconciler.files import write_atomic
 from reconciler.kinds.base import DocumentCheck
-from reconciler.model import CustomPropertiesChange, CustomPropertiesTable, Location
+from reconciler.model import (
+    CustomPropertiesChange,
+    CustomPropertiesTable,
+    Location,
+    UploadTarget,
+)
 from reconciler.sources import DataError, parse_table, read_table, resolve_inside
 
 
@@ -41,19 +49,25 @@ class CustomProperties:
         return CustomPropertiesTable(c.at(()), target, table.header, table.rows, table.digest)
 
     def change(
-        self, directory: Path, table: CustomPropertiesTable, baseline_ref: str | None
+        self,
+        directory: Path,
+        table: CustomPropertiesTable,
+        baseline_ref: str | None,
+        target: UploadTarget,
     ) -> CustomPropertiesChange:
-        return baseline_change(directory, table, baseline_ref)
+        return baseline_change(directory, table, baseline_ref, target)
 
-    def record_upload(self, directory: Path, table: CustomPropertiesTable) -> None:
-        write_record(directory, table)
+    def record_upload(
+        self, directory: Path, table: CustomPropertiesTable, target: UploadTarget
+    ) -> None:
+        write_record(directory, table, target)
 
-    def uploaded_digest(self, directory: Path) -> str | None:
+    def uploaded_digest(self, directory: Path, target: UploadTarget) -> str | None:
         try:
-            data = json.loads((directory / RECORD).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            entry = _entry(_uploads(directory), target)
+        except InputError:
             return None
-        digest = data.get("digest") if isinstance(data, dict) else None
+        digest = entry.get("digest") if entry else None
         return digest if isinstance(digest, str) else None
 
 
@@ -115,9 +129,10 @@ def _git_file(directory: Path, ref: str, file: Path) -> str | None:
 
 
 def baseline_change(
-    directory: Path, table: CustomPropertiesTable, baseline_ref: str | None
+    directory: Path, table: CustomPropertiesTable, baseline_ref: str | None, target: UploadTarget
 ) -> CustomPropertiesChange:
-    """The table against its baseline: a git ref, else the last upload's record, else none."""
+    """The table against its baseline: a git ref, else the record of the last upload to
+    ``target``, else none."""
     if baseline_ref:
         text = _git_file(directory, baseline_ref, table.file)
         if text is None:
@@ -130,20 +145,55 @@ def baseline_change(
                 f"{exc.message}"
             ) from None
         return compare(table, row_hashes(parsed.header, parsed.rows), f"git {baseline_ref}")
-    record = directory / RECORD
-    if record.is_file():
-        try:
-            data = json.loads(record.read_text(encoding="utf-8"))
-            rows = dict(data["rows"])
-        except (OSError, ValueError, KeyError, TypeError):
-            raise InputError(f"{record}: damaged; delete it to plan without a baseline") from None
-        return compare(table, rows, "last upload (.reconciler/custom-properties.json)")
+    entry = _entry(_uploads(directory), target)
+    if entry is not None:
+        return compare(table, entry["rows"], f"last upload ({RECORD.as_posix()})")
     return CustomPropertiesChange("sync", "none", digest=table.digest, rows=len(table.rows))
 
 
-def write_record(directory: Path, table: CustomPropertiesTable) -> None:
-    """After a successful upload: remember row hashes (never the cells) for the next plan."""
+def _uploads(directory: Path) -> list[dict[str, Any]]:
+    """The recorded uploads, one per org and API. A record of the first format (one upload,
+    no org or API) names no target: the next upload anywhere is unverifiable, and harmless."""
     record = directory / RECORD
-    record.parent.mkdir(parents=True, exist_ok=True)
-    data = {"digest": table.digest, "rows": row_hashes(table.header, table.rows)}
-    record.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError):
+        raise InputError(f"{record}: damaged; delete it to plan without a baseline") from None
+    if isinstance(data, dict) and "uploads" not in data and "rows" in data:
+        return []  # the first format
+    uploads = data.get("uploads") if isinstance(data, dict) else None
+    if not isinstance(uploads, list) or not all(_well_formed(u) for u in uploads):
+        raise InputError(f"{record}: damaged; delete it to plan without a baseline")
+    return uploads
+
+
+def _well_formed(entry: object) -> bool:
+    return (
+        isinstance(entry, dict)
+        and isinstance(entry.get("rows"), dict)
+        and all(isinstance(v, str) for v in entry["rows"].values())
+    )
+
+
+def _entry(uploads: list[dict[str, Any]], target: UploadTarget) -> dict[str, Any] | None:
+    return next((u for u in uploads if target.matches(u)), None)
+
+
+def write_record(directory: Path, table: CustomPropertiesTable, target: UploadTarget) -> None:
+    """After a successful upload to ``target``: remember its row hashes (never the cells) for
+    the next plan against the same org and API; the records of other targets stay."""
+    try:
+        others = [u for u in _uploads(directory) if not target.matches(u)]
+    except InputError:  # a damaged record: this upload's is the one worth keeping
+        others = []
+    entry = {
+        "org": target.org,
+        "api": target.api,
+        "digest": table.digest,
+        "rows": row_hashes(table.header, table.rows),
+    }
+    uploads = sorted([*others, entry], key=lambda u: (str(u.get("org")), str(u.get("api"))))
+    text = json.dumps({"uploads": uploads}, indent=1, sort_keys=True) + "\n"
+    write_atomic(directory / RECORD, text)

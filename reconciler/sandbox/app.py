@@ -149,6 +149,7 @@ def _enter(org: str) -> Behaviour:
 
 
 def _authenticate(store: Store, org: str) -> None:
+    # the CLI knows a sandbox's 401 by this (SANDBOX_CHALLENGE in reconciler/http/infracost.py)
     challenge = {"WWW-Authenticate": 'Bearer realm="sandbox"'}
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.strip().partition(" ")

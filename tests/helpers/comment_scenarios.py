@@ -6,7 +6,6 @@ GitHub's stylesheet at 900 px to see it as a reviewer does.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from reconciler.desired import prepare
 from reconciler.model import Change, FieldChange, Note, Plan, Ref
 from reconciler.plan import Options, make_plan
 from reconciler.render.markdown import Links
+from tests.helpers.examples import copy_examples
 from tests.helpers.plans import object_id
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -32,8 +32,7 @@ SNAPSHOT = {"file": "live.json", "ref": "main", "commit": MAIN, "takenAt": "2026
 
 def everything_created(tmp: Path) -> Plan:
     """The examples directory against an empty org, as the pipeline plans it (no network)."""
-    directory = tmp / "examples"
-    shutil.copytree(ROOT / "examples", directory)
+    directory = copy_examples(tmp / "examples")
     prepared = prepare(directory, flag_org="acme", flag_api="sandbox", env={})
     plan = make_plan(
         prepared,

@@ -44,6 +44,7 @@ from typing import Any
 import yaml
 
 from tests.helpers import forkserver
+from tests.helpers.examples import copy_examples
 from tests.helpers.fakegithub import FakeGitHub
 
 # --- expressions -------------------------------------------------------------------------------
@@ -660,8 +661,7 @@ def repository(tmp_path: Path) -> tuple[Path, Path]:
     root = Path(__file__).resolve().parents[2]
     origin, work = tmp_path / "origin.git", tmp_path / "work"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
-    ignore = shutil.ignore_patterns(".reconciler", "__pycache__")
-    shutil.copytree(root / "examples", work / "examples", ignore=ignore)
+    copy_examples(work / "examples")
     shutil.copytree(root / ".github", work / ".github")
     (work / ".gitignore").write_text(".reconciler/\n")
     git(tmp_path, "init", "-q", "-b", "main", str(work))
