@@ -39,9 +39,18 @@ from reconciler.model import (
     SecretRef,
 )
 from reconciler.schemas import load_schema, schema_errors, with_defaults
-from reconciler.settings import CONFIG_NAME, Settings, SettingsConflict, resolve
+from reconciler.settings import (
+    CONFIG_NAME,
+    ENV_API,
+    ENV_ORG,
+    Settings,
+    SettingsConflict,
+    resolve,
+)
 
 _ABSENT_KEYS = {"kind", "name", "id", "absent"}
+
+_ENV_OF = {"org": ENV_ORG, "api": ENV_API}  # the settings the environment may set
 
 
 @dataclass
@@ -315,7 +324,13 @@ def prepare(
         )
         if from_flag and not report_flag_errors:
             raise
-        where = None if from_flag else config.location(exc.field)
+        # a value the environment set is located nowhere in the files (a conflict is: there)
+        from_env = (
+            not isinstance(exc, SettingsConflict)
+            and exc.field in _ENV_OF
+            and bool(env.get(_ENV_OF[exc.field]))
+        )
+        where = None if from_flag or from_env else config.location(exc.field)
         rule = SETTINGS_CONFLICT if isinstance(exc, SettingsConflict) else SETTINGS
         problems.append(Problem("error", where, str(exc), field=exc.field or "", rule=rule))
     if settings is not None and on_settings is not None:

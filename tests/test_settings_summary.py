@@ -65,6 +65,8 @@ def test_an_unusable_url_from_the_environment(tmp_path: Path) -> None:
         "Error: .: the settings cannot be used (see above); the files themselves have no errors"
     )
     assert "(from INFRACOST_API_URL) uses plain http" in err
+    # the environment is at fault: no file line is named
+    assert err.splitlines()[0].startswith("api: api 'http://api.example.com/v1' (from INF")
 
 
 def test_validate_json_names_the_conflict_by_its_rule(examples: Path) -> None:
