@@ -281,3 +281,21 @@ def test_merge_config_changes_only_org_and_api() -> None:
     )
     with pytest.raises(ValueError, match="not a mapping of settings"):
         merge_config("- org: acme\n", "acme", None)
+
+
+@pytest.mark.parametrize("command", [["validate"], ["plan"], ["apply", "--auto-approve"]])
+def test_a_folder_without_a_desired_state_is_the_wrong_folder(
+    tmp_path: Path, sandbox_org: SandboxOrg, command: list[str]
+) -> None:
+    """Not an empty desired state that would list the whole org as unmanaged, and not "no org":
+    every command says the same, with or without --org and --api."""
+    sandbox_org.guardrail("Live one", scope="PROJECT", totalThreshold=1)
+    flags, env = against(sandbox_org)
+    for extra in ((), flags):
+        code, out, err = run(*command, *extra, cwd=tmp_path, env=env)
+        assert (code, out) == (1, "")
+        assert err == (
+            "Error: .: no reconciler.yaml and no resource files (*.yaml, *.yml): is this the "
+            "desired-state directory?\n"
+        )
+    assert sandbox_org.writes() == 1  # the seeded one only

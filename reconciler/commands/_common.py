@@ -31,11 +31,22 @@ def prepare_or_fail(
         env=ctx.env,
         on_settings=on_settings,
     )
+    require_desired_state(prepared, directory)
     for problem in prepared.problems:
         print(render_problems.line(problem, ctx.display_path), file=ctx.stderr)
     if prepared.errors or prepared.settings is None:
         raise InputError(f"{directory}: {_what_stops(prepared)}")
     return prepared
+
+
+def require_desired_state(prepared: Prepared, directory: str) -> None:
+    """A folder with neither reconciler.yaml nor a resource file is the wrong folder, not an
+    empty desired state (whose plan would list the whole org as unmanaged)."""
+    if prepared.config.path is None and prepared.state.files == 0:
+        raise InputError(
+            f"{directory}: no reconciler.yaml and no resource files (*.yaml, *.yml): "
+            "is this the desired-state directory?"
+        )
 
 
 def _what_stops(prepared: Prepared) -> str:

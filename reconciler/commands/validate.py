@@ -43,8 +43,8 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 def execute(params: ValidateParams, ctx: Context) -> int:
     # Imported here, not at the top: every command's module is imported to build --help.
     from reconciler import kinds
+    from reconciler.commands._common import require_desired_state
     from reconciler.desired import prepare
-    from reconciler.errors import InputError
     from reconciler.render import problems as render
     from reconciler.workdir import desired_dir
 
@@ -57,12 +57,8 @@ def execute(params: ValidateParams, ctx: Context) -> int:
         report_flag_errors=True,  # a bad --org or --api is one more problem to list
         shown=directory,
     )
+    require_desired_state(prepared, directory)
     state = prepared.state
-    if prepared.config.path is None and state.files == 0:
-        raise InputError(
-            f"{directory}: no reconciler.yaml and no resource files (*.yaml, *.yml): "
-            "is this the desired-state directory?"
-        )
     problems = prepared.problems
     strict = params.strict
     levels = Counter(render.severity(p, strict) for p in problems)
