@@ -40,8 +40,11 @@ class Target:
     def parse(cls, text: str) -> Target:
         kind, sep, rest = text.partition("/")
         if not sep or not rest or kind not in kinds.names():
+            same = [k for k in kinds.names() if k.lower() == kind.lower()]
+            hint = f'; did you mean "{same[0]}/{rest}"?' if sep and rest and same else ""
             raise ValueError(
                 f'"{text}" is not Kind/Name or Kind/id:UUID (kinds: {", ".join(kinds.names())})'
+                + hint
             )
         if rest.startswith("id:"):
             return cls(kind, id=rest[3:].lower())

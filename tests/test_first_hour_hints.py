@@ -151,6 +151,13 @@ def test_a_target_that_matches_nothing_suggests_a_close_name(
     assert code == 0, out  # the suggestion is one that works
 
 
+def test_a_target_whose_kind_is_in_another_case_suggests_the_kind(tmp_path: Path) -> None:
+    write(tmp_path, {"g.yaml": "kind: Guardrail\nname: Dev budget\nscope: PROJECT\n"})
+    code, out, err = run("plan", ".", "--target", "guardrail/Dev budget", cwd=tmp_path)
+    assert (code, out) == (1, "")
+    assert err.rstrip().endswith('; did you mean "Guardrail/Dev budget"?'), err
+
+
 # --- CSV files that are not what reconciler reads -----------------------------------------------
 
 APPS = (
