@@ -19,6 +19,7 @@ import pytest
 
 from reconciler.cli import main
 from tests.helpers.cli import against, run
+from tests.helpers.examples import write
 from tests.helpers.sandbox import SandboxOrg
 
 CONFIG = "org: acme\napi: sandbox\n"
@@ -26,14 +27,6 @@ POLICY = (
     "kind: TaggingPolicy\nname: Env\ntags:\n  - key: env\n    valueType: LIST\n"
     "    allowedValues: [prod, dev]\n"
 )
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 # --- unmanaged objects: how to delete them ----------------------------------------------------

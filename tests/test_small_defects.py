@@ -47,17 +47,11 @@ from reconciler.model import LiveObject, Location
 from reconciler.planfile import desired_digest
 from reconciler.sandbox.jsonapi import MAX_STRING
 from tests.helpers.cli import against, run
+from tests.helpers.examples import write
 from tests.helpers.sandbox import SandboxOrg
 
 F = Path("f.yaml")
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
 
 
 # --- integers of more than 4,300 digits -------------------------------------------------------

@@ -8,17 +8,10 @@ from pathlib import Path
 from reconciler.desired import read_desired
 from reconciler.model import SecretRef
 from tests.helpers.cli import run
+from tests.helpers.examples import write
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def test_examples_are_valid() -> None:

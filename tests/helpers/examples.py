@@ -1,4 +1,5 @@
-"""A copy of this repository's ``examples/`` as a fresh clone has it."""
+"""A copy of this repository's ``examples/`` as a fresh clone has it, and desired-state files
+written from literal text."""
 
 from __future__ import annotations
 
@@ -17,3 +18,12 @@ def copy_examples(target: Path) -> Path:
     """``examples/`` copied to ``target`` without its local state; returns ``target``."""
     shutil.copytree(ROOT / "examples", target, ignore=LOCAL_STATE)
     return target
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    """Files of a desired-state directory, by their path below ``root``."""
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
