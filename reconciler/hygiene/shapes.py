@@ -148,20 +148,26 @@ class _Learned:
 
 
 def steps(
-    values: Sequence[str], joined: str, skip: set[int], config: Settings = Settings()
+    values: Sequence[str],
+    joined: str,
+    skip: set[int],
+    config: Settings = Settings(),
+    classes: list[str] | None = None,
 ) -> list[Step]:
     """The values (not in ``skip``) one small step from a target family, in list order.
-    ``joined`` is the values joined by line breaks (values hold none)."""
+    ``joined`` is the values joined by line breaks (values hold none); ``classes`` their
+    ``character_classes``, if already computed."""
     if not config.check or not values:
         return []
-    learned = _learn(values, joined, config)
-    if not learned.targets:
-        return []
+    learned = _learn(values, joined, config, classes)
+    candidates = [i for i in learned.outsiders if i not in skip]
+    if not learned.targets or not candidates:
+        return []  # the expressions of the steps are built only for a value to try (rare)
     finder = _Finder(learned.targets)
     near = finder.screen.fullmatch
     out = []
-    for i in learned.outsiders:
-        if i in skip or near(values[i]) is None:
+    for i in candidates:
+        if near(values[i]) is None:
             continue
         found = finder.step(values[i])
         if found is not None:
@@ -170,14 +176,45 @@ def steps(
     return out
 
 
-def _learn(values: Sequence[str], joined: str, config: Settings) -> _Learned:
+def character_classes(joined: str) -> list[str]:
+    """Each value's characters as classes (APP-00042: AAA-99999), from the values joined by
+    line breaks. Equal class strings are one object: a list of a million IDs of a few shapes
+    holds a few strings, not a million (the text is translated and split a piece at a time)."""
+    one: dict[str, str] = {}
+    out: list[str] = []
+    for piece in _pieces(joined):
+        part = piece.translate(_CLASSES).split("\n")
+        out += map(one.setdefault, part, part)
+    return out
+
+
+_PIECE = 1 << 20  # characters translated and split at a time
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """``text`` in pieces of about ``_PIECE`` characters, cut at line breaks (which they drop):
+    their lines are the text's lines."""
+    start = 0
+    while True:
+        end = text.find("\n", start + _PIECE)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
+def _learn(
+    values: Sequence[str], joined: str, config: Settings, classes: list[str] | None = None
+) -> _Learned:
     """The families of the list's largest shapes, and the values in no family: in passes over
     the joined values (and over each large shape's values), never value by value."""
     n = len(values)
     fewest = least(n, config.least)
-    # Each value's characters as classes (APP-00042: AAA-99999), counted; then each distinct
-    # class string (few) collapsed to its shape (A-99999).
-    classes = joined.translate(_CLASSES).split("\n")
+    # Each value's class string, counted; then each distinct class string (few) collapsed to
+    # its shape (A-99999).
+    if classes is None:
+        classes = character_classes(joined)
     class_counts = Counter(classes)
     distinct = "\n".join(class_counts)
     collapsed = _LOWER_RUNS.sub("a", _UPPER_RUNS.sub("A", distinct)).split("\n")
@@ -193,14 +230,19 @@ def _learn(values: Sequence[str], joined: str, config: Settings) -> _Learned:
     if not dominant and not declared:
         return learned  # a list of names, or of many kinds of IDs: nothing to compare with
     rare_classes = {c for c, s in shape_of.items() if s not in common}
-    outsiders = list(itertools.compress(range(n), map(rare_classes.__contains__, classes)))
+    outsiders = (
+        list(itertools.compress(range(n), map(rare_classes.__contains__, classes)))
+        if rare_classes
+        else []
+    )
     if dominant:
         rank = {s: k for k, s in enumerate(largest)}
         of_class = {c: rank.get(s, -1) for c, s in shape_of.items()}
         ranks = list(map(of_class.__getitem__, classes))
         for k, s in enumerate(largest):
             in_shape = list(map(k.__eq__, ranks))
-            families, rare = _families(values, in_shape, s, counts[s], fewest)
+            whole = joined if counts[s] == n else None  # one shape holds every value
+            families, rare = _families(values, in_shape, s, counts[s], fewest, whole)
             learned.families += families
             outsiders += rare
     if declared:
@@ -215,11 +257,17 @@ def _learn(values: Sequence[str], joined: str, config: Settings) -> _Learned:
 
 
 def _families(
-    values: Sequence[str], in_shape: list[bool], s: str, size: int, fewest: int
+    values: Sequence[str],
+    in_shape: list[bool],
+    s: str,
+    size: int,
+    fewest: int,
+    text: str | None = None,
 ) -> tuple[list[Family], list[int]]:
-    """The families of one large shape (the values ``in_shape``), and the indices of its values
-    whose fixed literals are rare (``APPP`` among ``APP``)."""
-    text = "\n".join(itertools.compress(values, in_shape))
+    """The families of one large shape (the values ``in_shape``, joined in ``text`` if given),
+    and the indices of its values whose fixed literals are rare (``APPP`` among ``APP``)."""
+    if text is None:
+        text = "\n".join(itertools.compress(values, in_shape))
     tokens = _TOKENS.findall(s)
     padded = tuple(_padded(tokens, k, text) for k, token in enumerate(tokens) if token[0] == "9")
     runs = sum(1 for token in tokens if token in ("A", "a"))
