@@ -159,6 +159,8 @@ def steps(
     ``character_classes``, if already computed."""
     if not config.check or not values:
         return []
+    if not config.families and len(values) <= least(len(values), config.least):
+        return []  # a family holds that many values: none would be left outside it
     learned = _learn(values, joined, config, classes)
     candidates = [i for i in learned.outsiders if i not in skip]
     if not learned.targets or not candidates:
