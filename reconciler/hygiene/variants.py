@@ -53,6 +53,9 @@ _SEPARATOR_RUNS = re.compile(r"[-_. ]+")
 _WORDS = re.compile(r"[^\W\d_]+")
 _FEW_WORDS = 200  # a regex alternation of more words gets slow
 _LONG = re.compile(f"[^\n]{{{MIN_LETTERS},}}")
+_LONG_LIST = (
+    1000  # values: below, each value's folded form costs less than telling it is not needed
+)
 
 
 @dataclass(frozen=True)
@@ -298,7 +301,8 @@ def check(values: Sequence[str], style: Style = Style()) -> list[Finding]:
     """Every finding for one list of distinct values, in list order."""
     odd, joined = _odd(values)
     lst = _List(values, style, _normal_text(values, odd, joined))
-    classes = None if odd else shapes.character_classes(joined)
+    # a long list's character classes tell whether two values can fold together at all
+    classes = None if odd or len(values) < _LONG_LIST else shapes.character_classes(joined)
     folded = lst.text.translate(_DROP_SEPARATORS)
     # fold() of each value: a million strings for a million values, so only made when two
     # values may share one
