@@ -34,7 +34,7 @@ import math
 import re
 import string
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -237,14 +237,15 @@ def _learn(
         if rare_classes
         else []
     )
-    if dominant:
+    if dominant and counts[largest[0]] == n:  # one shape holds every value (a list of IDs)
+        learned.families, outsiders = _families(values, None, largest[0], n, fewest, joined)
+    elif dominant:
         rank = {s: k for k, s in enumerate(largest)}
         of_class = {c: rank.get(s, -1) for c, s in shape_of.items()}
         ranks = list(map(of_class.__getitem__, classes))
         for k, s in enumerate(largest):
             in_shape = list(map(k.__eq__, ranks))
-            whole = joined if counts[s] == n else None  # one shape holds every value
-            families, rare = _families(values, in_shape, s, counts[s], fewest, whole)
+            families, rare = _families(values, in_shape, s, counts[s], fewest)
             learned.families += families
             outsiders += rare
     if declared:
@@ -260,15 +261,17 @@ def _learn(
 
 def _families(
     values: Sequence[str],
-    in_shape: list[bool],
+    in_shape: list[bool] | None,
     s: str,
     size: int,
     fewest: int,
     text: str | None = None,
 ) -> tuple[list[Family], list[int]]:
-    """The families of one large shape (the values ``in_shape``, joined in ``text`` if given),
-    and the indices of its values whose fixed literals are rare (``APPP`` among ``APP``)."""
+    """The families of one large shape (the values ``in_shape``; None: every value, joined in
+    ``text``), and the indices of its values whose fixed literals are rare (``APPP`` among
+    ``APP``)."""
     if text is None:
+        assert in_shape is not None
         text = "\n".join(itertools.compress(values, in_shape))
     tokens = _TOKENS.findall(s)
     padded = tuple(_padded(tokens, k, text) for k, token in enumerate(tokens) if token[0] == "9")
@@ -307,7 +310,11 @@ def _families(
     rare: list[int] = []
     if len(kept) < len(combo_counts):
         odd = set(combo_counts) - set(kept)
-        members = itertools.compress(range(len(in_shape)), in_shape)
+        members: Iterable[int] = (
+            range(len(values))
+            if in_shape is None
+            else itertools.compress(range(len(in_shape)), in_shape)
+        )
         rare = list(itertools.compress(members, map(odd.__contains__, combos)))
     return families, rare
 
