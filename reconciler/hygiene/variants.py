@@ -154,7 +154,7 @@ def _odd(values: Sequence[str]) -> tuple[list[int], str]:
     if (
         joined.isascii()
         and joined.count("\n") == len(values) - 1
-        and not any(s in joined for s in ("  ", " \n", "\n "))
+        and (" " not in joined or not any(s in joined for s in ("  ", " \n", "\n ")))
         and joined[:1] != " "
         and joined[-1:] != " "
         and joined.replace("\n", "").isprintable()
