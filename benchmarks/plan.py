@@ -162,8 +162,10 @@ class Figures:
 GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
 
 
-def run_once(cmd: list[str], env: dict[str, str], figures: Figures) -> None:
-    """One cold process: its wall time and its own peak resident set.
+def run_once(cmd: list[str], env: dict[str, str], figures: Figures, cwd: Path) -> None:
+    """One cold process: its wall time and its own peak resident set. ``cwd`` holds no
+    ``reconciler`` package: ``python -m`` puts the working directory first on sys.path, so
+    from a checkout's root every interpreter would run that checkout's code (``--before`` too).
 
     The peak is read by GNU time, a small process that starts the measured one: Linux keeps
     the high-water mark of the memory a process was started from across exec, so wait4 on a
@@ -171,7 +173,9 @@ def run_once(cmd: list[str], env: dict[str, str], figures: Figures) -> None:
     with tempfile.NamedTemporaryFile("r") as out:
         wrapped = [GNU_TIME, "-f", "%M", "-o", out.name, *cmd] if GNU_TIME else cmd
         start = time.perf_counter()
-        proc = subprocess.Popen(wrapped, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            wrapped, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         assert proc.stderr is not None
         err = proc.stderr.read()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -196,13 +200,14 @@ def measure(
     def plan(python: str) -> list[str]:
         return [python, "-m", "reconciler", "plan", str(desired), *served.flags()]
 
+    cwd = desired.parent  # the run's temporary directory
     for name in figures:  # warm the page cache, the byte code and the sandbox, unmeasured
-        run_once(plan(str(commands[name])), env, Figures([], []))
-    run_once(floor_cmd, env, Figures([], []))
+        run_once(plan(str(commands[name])), env, Figures([], []), cwd)
+    run_once(floor_cmd, env, Figures([], []), cwd)
     for _ in range(runs):
         for name, figure in figures.items():
-            run_once(plan(str(commands[name])), env, figure)
-        run_once(floor_cmd, env, floor)
+            run_once(plan(str(commands[name])), env, figure, cwd)
+        run_once(floor_cmd, env, floor, cwd)
     return figures["plan"], floor, figures.get("before")
 
 

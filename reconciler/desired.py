@@ -8,10 +8,8 @@ identities and pins, ``absent``, names) and asks each kind's module for its own 
 from __future__ import annotations
 
 import difflib
-import gc
 import json
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from reconciler.documents import (
     recording,
 )
 from reconciler.errors import ConfigError, InputError
+from reconciler.gcpause import gc_paused
 from reconciler.hygiene import report as hygiene_report
 from reconciler.kinds.base import TOOL_ONLY, DocumentCheck, ObjectKind
 from reconciler.model import (
@@ -76,22 +75,9 @@ def read_desired(
 
     ``hygiene`` is the ``hygiene:`` setting of reconciler.yaml (house styles, intentional pairs).
     """
-    with _gc_paused(), recording() as read:
+    with gc_paused(), recording() as read:
         state = _read_desired(directory, exclude, limits, hygiene or {})
     return replace(state, files_read=tuple(dict.fromkeys(read)))
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Loading builds hundreds of thousands of small objects and no cycles: the cyclic garbage
-    collector would only rescan them again and again (a quarter of the load time)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _read_desired(

@@ -95,12 +95,18 @@ def nested_deeper_than(value: Any, limit: int = MAX_DEPTH) -> bool:
             return True
         below = []
         for node in level:
-            for x in node.values() if isinstance(node, dict) else node:
+            items = node.values() if isinstance(node, dict) else node
+            if len(items) > 16 and _SCALAR_TYPES.issuperset(map(type, items)):
+                continue  # nothing below (a list of 100,000 values): one pass in C
+            for x in items:
                 if isinstance(x, dict | list):
                     below.append(x)
         level = below
         depth += 1
     return False
+
+
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
 def fingerprint(value: str) -> str:
@@ -364,7 +370,16 @@ def equal(a: Any, b: Any) -> bool:
         if kind in _PLAIN:  # the common case, first
             return bool(a == b)
         if kind is dict:
-            return a.keys() == b.keys() and all(equal(v, b[k]) for k, v in a.items())
+            if a.keys() != b.keys():
+                return False
+            for k, v in a.items():  # noqa: SIM110 (no generator: called for every object)
+                if not equal(v, b[k]):
+                    return False
+            return True
+        if kind is frozenset:  # as below, without the isinstance checks on the way
+            return a == b and (not (_has_bool(a) and _has_bool(b)) or _typed(a) == _typed(b))
+        if kind is bool:
+            return bool(a == b)
     if isinstance(a, Unknown) or isinstance(b, Unknown):
         return True  # cannot be known: never a change
     if isinstance(a, Unreadable) or isinstance(b, Unreadable):

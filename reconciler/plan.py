@@ -18,6 +18,7 @@ from reconciler.model import (
     Change,
     CustomPropertiesChange,
     LiveObject,
+    Location,
     Note,
     Plan,
     Problem,
@@ -275,7 +276,7 @@ def make_plan(
         if file not in relative:
             relative[file] = _relative(file, prepared.directory)
     resources = [
-        replace(r, location=replace(r.location, file=relative[r.location.file]))
+        replace(r, location=Location(relative[r.location.file], r.location.line, r.location.column))
         for r in state.resources
     ]
     plan = build_plan(

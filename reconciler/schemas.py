@@ -145,7 +145,9 @@ def with_defaults(schema: dict[str, Any], instance: Any) -> Any:
                     result[key] = with_defaults(sub, value)
             elif "default" in sub:
                 default = sub["default"]
-                if isinstance(default, dict | list):  # a fresh one: never share the schema's
+                if default == []:  # a fresh one: never share the schema's
+                    default = []
+                elif isinstance(default, dict | list):
                     default = json.loads(_filled_default(sub))
                 result[key] = default
         return result

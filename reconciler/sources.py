@@ -120,9 +120,8 @@ def fold(cell: str) -> str:
 
 def _collect(values: list[str], lines: Callable[[], list[int]]) -> Values:
     """Drop empty and repeated values. The common case (nothing to drop) touches no line numbers."""
-    unique = list(dict.fromkeys(values))
-    if len(unique) == len(values) and "" not in unique:
-        return Values(unique, lines=lines)
+    if "" not in values and len(set(values)) == len(values):
+        return Values(values, lines=lines)
     result = Values()
     first: dict[str, int] = {}
     for value, line in zip(values, lines(), strict=True):
@@ -177,8 +176,10 @@ def read_values(path: Path, column: str | None, where: Sequence[RowFilter] = ())
         index, width = header.index(column), len(header)
         if where:
             return _filtered(reader, text, header, index, where, path)
-        # One pass that keeps only the needed cell of each row: 100,000 rows in ~40 ms.
-        cells = [row[index] if len(row) == width else None for row in reader if row]
+        cells = _one_column(text, reader.line_num) if width == 1 else None
+        if cells is None:
+            # One pass that keeps only the needed cell of each row: 100,000 rows in ~40 ms.
+            cells = [row[index] if len(row) == width else None for row in reader if row]
     except csv.Error as exc:
         raise DataError(f"CSV syntax error: {exc}", path, reader.line_num) from None
     if None in cells:
@@ -201,6 +202,19 @@ def csv_header(path: Path) -> list[str]:
         raise DataError("the CSV file is empty: it needs a header row", path, 1)
     _check_header(header, path, text)
     return header
+
+
+def _one_column(text: str, header_lines: int) -> list[str | None] | None:
+    """The cells of a one-column CSV below its header (its first ``header_lines`` lines), as
+    the csv module reads them, in one split (a list of IDs, the common file: 100,000 rows in
+    a few ms); None where a character CSV treats specially occurs (a quote, a comma, a carriage
+    return, NUL), and the csv module must read it. Blank lines are skipped, as it does."""
+    if any(c in text for c in '",\r\0'):
+        return None
+    lines = text.split("\n")
+    del lines[:header_lines]
+    cells: list[str | None] = [*filter(None, lines)]
+    return cells
 
 
 def _unknown_column(column: str, header: list[str], path: Path) -> str:

@@ -123,6 +123,12 @@ def test_mixed_sets_sort_and_depth_is_checked_without_recursion() -> None:
     assert not nested_deeper_than(_nested(MAX_DEPTH), MAX_DEPTH)
     assert nested_deeper_than(_nested(MAX_DEPTH + 1), MAX_DEPTH)
     assert nested_deeper_than(_nested(20_000), MAX_DEPTH)  # no RecursionError
+    # a long list of scalars is passed over in one step; one deep member still counts
+    values: list[Any] = [f"APP-{i:05d}" for i in range(1000)] + [1, 2.5, True, None]
+    assert not nested_deeper_than(values, 1)
+    assert nested_deeper_than(values, 0)
+    assert nested_deeper_than({"values": [*values, _nested(MAX_DEPTH)]}, MAX_DEPTH)
+    assert not nested_deeper_than({"values": [*values, _nested(MAX_DEPTH - 2)]}, MAX_DEPTH)
 
 
 def _doc(name: str, **attributes: Any) -> Resource:

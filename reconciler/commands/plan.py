@@ -74,6 +74,13 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def execute(params: PlanParams, ctx: Context) -> int:
+    from reconciler.gcpause import gc_paused
+
+    with gc_paused():  # the files, the live listing and the plan: no cycles, many objects
+        return _execute(params, ctx)
+
+
+def _execute(params: PlanParams, ctx: Context) -> int:
     from contextlib import ExitStack
     from dataclasses import replace
 

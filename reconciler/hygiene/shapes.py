@@ -34,7 +34,7 @@ import math
 import re
 import string
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -148,20 +148,28 @@ class _Learned:
 
 
 def steps(
-    values: Sequence[str], joined: str, skip: set[int], config: Settings = Settings()
+    values: Sequence[str],
+    joined: str,
+    skip: set[int],
+    config: Settings = Settings(),
+    classes: list[str] | None = None,
 ) -> list[Step]:
     """The values (not in ``skip``) one small step from a target family, in list order.
-    ``joined`` is the values joined by line breaks (values hold none)."""
+    ``joined`` is the values joined by line breaks (values hold none); ``classes`` their
+    ``character_classes``, if already computed."""
     if not config.check or not values:
         return []
-    learned = _learn(values, joined, config)
-    if not learned.targets:
-        return []
+    if not config.families and len(values) <= least(len(values), config.least):
+        return []  # a family holds that many values: none would be left outside it
+    learned = _learn(values, joined, config, classes)
+    candidates = [i for i in learned.outsiders if i not in skip]
+    if not learned.targets or not candidates:
+        return []  # the expressions of the steps are built only for a value to try (rare)
     finder = _Finder(learned.targets)
     near = finder.screen.fullmatch
     out = []
-    for i in learned.outsiders:
-        if i in skip or near(values[i]) is None:
+    for i in candidates:
+        if near(values[i]) is None:
             continue
         found = finder.step(values[i])
         if found is not None:
@@ -170,14 +178,45 @@ def steps(
     return out
 
 
-def _learn(values: Sequence[str], joined: str, config: Settings) -> _Learned:
+def character_classes(joined: str) -> list[str]:
+    """Each value's characters as classes (APP-00042: AAA-99999), from the values joined by
+    line breaks. Equal class strings are one object: a list of a million IDs of a few shapes
+    holds a few strings, not a million (the text is translated and split a piece at a time)."""
+    one: dict[str, str] = {}
+    out: list[str] = []
+    for piece in _pieces(joined):
+        part = piece.translate(_CLASSES).split("\n")
+        out += map(one.setdefault, part, part)
+    return out
+
+
+_PIECE = 1 << 20  # characters translated and split at a time
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """``text`` in pieces of about ``_PIECE`` characters, cut at line breaks (which they drop):
+    their lines are the text's lines."""
+    start = 0
+    while True:
+        end = text.find("\n", start + _PIECE)
+        if end < 0:
+            yield text[start:]
+            return
+        yield text[start:end]
+        start = end + 1
+
+
+def _learn(
+    values: Sequence[str], joined: str, config: Settings, classes: list[str] | None = None
+) -> _Learned:
     """The families of the list's largest shapes, and the values in no family: in passes over
     the joined values (and over each large shape's values), never value by value."""
     n = len(values)
     fewest = least(n, config.least)
-    # Each value's characters as classes (APP-00042: AAA-99999), counted; then each distinct
-    # class string (few) collapsed to its shape (A-99999).
-    classes = joined.translate(_CLASSES).split("\n")
+    # Each value's class string, counted; then each distinct class string (few) collapsed to
+    # its shape (A-99999).
+    if classes is None:
+        classes = character_classes(joined)
     class_counts = Counter(classes)
     distinct = "\n".join(class_counts)
     collapsed = _LOWER_RUNS.sub("a", _UPPER_RUNS.sub("A", distinct)).split("\n")
@@ -193,8 +232,14 @@ def _learn(values: Sequence[str], joined: str, config: Settings) -> _Learned:
     if not dominant and not declared:
         return learned  # a list of names, or of many kinds of IDs: nothing to compare with
     rare_classes = {c for c, s in shape_of.items() if s not in common}
-    outsiders = list(itertools.compress(range(n), map(rare_classes.__contains__, classes)))
-    if dominant:
+    outsiders = (
+        list(itertools.compress(range(n), map(rare_classes.__contains__, classes)))
+        if rare_classes
+        else []
+    )
+    if dominant and counts[largest[0]] == n:  # one shape holds every value (a list of IDs)
+        learned.families, outsiders = _families(values, None, largest[0], n, fewest, joined)
+    elif dominant:
         rank = {s: k for k, s in enumerate(largest)}
         of_class = {c: rank.get(s, -1) for c, s in shape_of.items()}
         ranks = list(map(of_class.__getitem__, classes))
@@ -215,11 +260,19 @@ def _learn(values: Sequence[str], joined: str, config: Settings) -> _Learned:
 
 
 def _families(
-    values: Sequence[str], in_shape: list[bool], s: str, size: int, fewest: int
+    values: Sequence[str],
+    in_shape: list[bool] | None,
+    s: str,
+    size: int,
+    fewest: int,
+    text: str | None = None,
 ) -> tuple[list[Family], list[int]]:
-    """The families of one large shape (the values ``in_shape``), and the indices of its values
-    whose fixed literals are rare (``APPP`` among ``APP``)."""
-    text = "\n".join(itertools.compress(values, in_shape))
+    """The families of one large shape (the values ``in_shape``; None: every value, joined in
+    ``text``), and the indices of its values whose fixed literals are rare (``APPP`` among
+    ``APP``)."""
+    if text is None:
+        assert in_shape is not None
+        text = "\n".join(itertools.compress(values, in_shape))
     tokens = _TOKENS.findall(s)
     padded = tuple(_padded(tokens, k, text) for k, token in enumerate(tokens) if token[0] == "9")
     runs = sum(1 for token in tokens if token in ("A", "a"))
@@ -257,7 +310,11 @@ def _families(
     rare: list[int] = []
     if len(kept) < len(combo_counts):
         odd = set(combo_counts) - set(kept)
-        members = itertools.compress(range(len(in_shape)), in_shape)
+        members: Iterable[int] = (
+            range(len(values))
+            if in_shape is None
+            else itertools.compress(range(len(in_shape)), in_shape)
+        )
         rare = list(itertools.compress(members, map(odd.__contains__, combos)))
     return families, rare
 

@@ -53,6 +53,9 @@ _SEPARATOR_RUNS = re.compile(r"[-_. ]+")
 _WORDS = re.compile(r"[^\W\d_]+")
 _FEW_WORDS = 200  # a regex alternation of more words gets slow
 _LONG = re.compile(f"[^\n]{{{MIN_LETTERS},}}")
+_LONG_LIST = (
+    1000  # values: below, each value's folded form costs less than telling it is not needed
+)
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,7 @@ def _odd(values: Sequence[str]) -> tuple[list[int], str]:
     if (
         joined.isascii()
         and joined.count("\n") == len(values) - 1
-        and not any(s in joined for s in ("  ", " \n", "\n "))
+        and (" " not in joined or not any(s in joined for s in ("  ", " \n", "\n ")))
         and joined[:1] != " "
         and joined[-1:] != " "
         and joined.replace("\n", "").isprintable()
@@ -298,14 +301,30 @@ def check(values: Sequence[str], style: Style = Style()) -> list[Finding]:
     """Every finding for one list of distinct values, in list order."""
     odd, joined = _odd(values)
     lst = _List(values, style, _normal_text(values, odd, joined))
+    # a long list's character classes tell whether two values can fold together at all
+    classes = None if odd or len(values) < _LONG_LIST else shapes.character_classes(joined)
     folded = lst.text.translate(_DROP_SEPARATORS)
-    keys = folded.split("\n")  # fold() of each value
-    findings = _variants(lst, keys)
+    # fold() of each value: a million strings for a million values, so only made when two
+    # values may share one
+    keys = None if classes is not None and _fold_apart(classes) else folded.split("\n")
+    findings = [] if keys is None else _variants(lst, keys)
     findings += _near_duplicates(lst, keys, folded)
-    findings += _singles(lst, odd)
-    findings += _shapes(lst, joined, {f.index for f in findings} | lst.variants | set(odd))
+    del keys, folded  # before the shapes' passes: the peak memory of a long list
+    findings += _singles(lst, odd, joined)
+    skip = {f.index for f in findings} | lst.variants | set(odd)
+    findings += _shapes(lst, joined, skip, classes)
     findings.sort(key=lambda f: (f.index, f.rule))
     return findings
+
+
+def _fold_apart(classes: list[str]) -> bool:
+    """Whether no two of these plain (printable ASCII) values can fold to one form, from their
+    character classes (``shapes.character_classes``) alone: folding lowers the letters and
+    drops the separators, so values of one class fold apart (their case and separators stand
+    at the same places), and values of two classes fold together only if their classes do.
+    A list of IDs has a few classes: then no value's folded form is needed."""
+    distinct = set(classes)
+    return len({c.lower().translate(_DROP_SEPARATORS) for c in distinct}) == len(distinct)
 
 
 def _variants(lst: _List, keys: list[str]) -> list[Finding]:
@@ -396,7 +415,7 @@ def _varies(items: Iterable[str]) -> bool:
     return any(item != first for item in it)
 
 
-def _near_duplicates(lst: _List, keys: list[str], folded: str) -> list[Finding]:
+def _near_duplicates(lst: _List, keys: list[str] | None, folded: str) -> list[Finding]:
     """Values one edit apart in their letters, with the same digit runs.
 
     Blocking: a one-letter typo changes one word of a value, and the words of a list are few
@@ -408,6 +427,8 @@ def _near_duplicates(lst: _List, keys: list[str], folded: str) -> list[Finding]:
     letters_text = folded.translate(_DROP_DIGITS)
     if not _LONG.search(letters_text):
         return []  # no value has enough letters (APP-00041...): the common case, one scan
+    if keys is None:
+        keys = folded.split("\n")
     letters = letters_text.split("\n")
     # One representative per folded key (variants are reported as such, not as typos), long
     # enough: one edit in a short code (CRM, CMS) is too often deliberate.
@@ -530,10 +551,11 @@ def _near_findings(lst: _List, pairs: set[tuple[int, int]]) -> list[Finding]:
     return out
 
 
-def _singles(lst: _List, odd: list[int]) -> list[Finding]:
-    """Values with bad characters or out of the house style, that have no twin."""
+def _singles(lst: _List, odd: list[int], joined: str) -> list[Finding]:
+    """Values with bad characters or out of the house style, that have no twin. ``joined``:
+    the values joined by line breaks."""
     values, style = lst.values, lst.style
-    if style.breaks("\n".join(values)):  # one check of the joined text in the common case
+    if style.breaks(joined):  # one check of the joined text in the common case
         odd = sorted(set(odd) | {i for i, v in enumerate(values) if style.breaks(v)})
     out = []
     for i in odd:
@@ -547,7 +569,7 @@ def _singles(lst: _List, odd: list[int]) -> list[Finding]:
     return out
 
 
-def _shapes(lst: _List, joined: str, skip: set[int]) -> list[Finding]:
+def _shapes(lst: _List, joined: str, skip: set[int], classes: list[str] | None) -> list[Finding]:
     """Values one small step from the shape of the list's ID families, that no other rule
     flags: the typos that have no twin (``shapes``)."""
     return [
@@ -558,7 +580,7 @@ def _shapes(lst: _List, joined: str, skip: set[int]) -> list[Finding]:
             issues=(step.issue,),
             like=(step.family.size, step.example),
         )
-        for step in shapes.steps(lst.values, joined, skip, lst.style.shapes)
+        for step in shapes.steps(lst.values, joined, skip, lst.style.shapes, classes)
     ]
 
 
