@@ -216,6 +216,8 @@ CLEAN_LISTS = {
     "sequential, padded": [f"APP-{n:05d}" for n in range(1, 2_001)],
     "sequential, not padded": [f"APP-{n}" for n in range(1, 2_001)],
     "sequential, short": [f"APP-{n}" for n in range(1, 102)],
+    # a lone 0 is the number zero, not a padded run: A-10 is no "digit too many" (hypothesis)
+    "from zero, not padded": ["A-0", "A-1", "A-2", "A-10", "A-100", "A-101", "A-102"],
     "random": _random_ids(3),
     "mixed legitimate families": [
         *(f"APP-{n:05d}" for n in range(300, 600)),

@@ -396,7 +396,10 @@ def _tuple(combo: str | tuple[str, ...]) -> tuple[str, ...]:
 
 def _padded(tokens: list[str], k: int, text: str) -> bool:
     """Whether some value of the shape has a leading zero in digit run ``k``: the run is
-    zero-padded to its width, so one digit more or less is a typo, not a larger number."""
+    zero-padded to its width, so one digit more or less is a typo, not a larger number. A run
+    of one digit is never padded: a lone ``0`` is the number zero."""
+    if len(tokens[k]) < 2:
+        return False
     parts = [_strict(t) for t in tokens]
     parts[k] = f"0[0-9]{{{len(tokens[k]) - 1}}}"
     return re.search("^" + "".join(parts) + "$", text, re.MULTILINE) is not None
