@@ -137,7 +137,8 @@ def _enter(org: str) -> Behaviour:
         raise
     behaviour = state.controls.for_org(org)
     g.quirks = behaviour.quirks
-    decision = behaviour.state.decide(is_write=request.method in WRITE_METHODS, path=request.path)
+    listing = request.path if request.endpoint == _list.__name__ else ""  # what gather= holds
+    decision = behaviour.state.decide(is_write=request.method in WRITE_METHODS, listing=listing)
     if decision.latency_s:
         time.sleep(decision.latency_s)  # no transaction is open here
     if decision.status == 429:

@@ -8,8 +8,9 @@ comma-separated ``key=value``; ``script`` takes the values that follow it up to 
     script=503,503,429,ok,drop
     gather=2
 
-``gather=N`` holds the first N reads of each path until N have arrived (10 s at most), then
-answers them together: N concurrent runs list the same state, however loaded the machine is.
+``gather=N`` holds the first N listings of each collection until N have arrived (10 s at
+most), then answers them together: N concurrent runs list the same state, however loaded the
+machine is.
 
 Overrides are keyed by org: tests each get their own org, so a fault switched on by one test cannot
 reach another.
@@ -190,13 +191,14 @@ class FaultState:
         self._gathering: dict[str, threading.Barrier] = {}
         self._gathered: dict[str, int] = {}
 
-    def decide(self, *, is_write: bool, path: str = "") -> Decision:
-        if self.spec.gather and not is_write:
-            self._gather(path)
+    def decide(self, *, is_write: bool, listing: str = "") -> Decision:
+        """``listing``: the path of a collection being listed, else empty."""
+        if self.spec.gather and listing:
+            self._gather(listing)
         return self._decide(is_write)
 
     def _gather(self, path: str) -> None:
-        """The first ``gather`` reads of a path wait for each other (see the module's doc)."""
+        """The first ``gather`` listings of a path wait for each other (the module's doc)."""
         with self._lock:
             seen = self._gathered[path] = self._gathered.get(path, 0) + 1
             if seen > self.spec.gather:
