@@ -83,7 +83,9 @@ def marker(directory: str, org: str) -> str:
 
 
 def _longest_run(s: str, char: str = "`") -> int:
-    return max((len(m) for m in re.findall(f"{re.escape(char)}+", s)), default=0)
+    if char not in s:
+        return 0
+    return max(len(m) for m in re.findall(f"{re.escape(char)}+", s))
 
 
 def code(s: str, *, max_chars: int = MAX_CHARS, cell: bool = False) -> str:
@@ -108,7 +110,7 @@ def _html_code(s: str, max_chars: int = 60) -> str:
 
 def _block(lines: list[str], lang: str) -> list[str]:
     """A fenced code block whose fence no content line can close."""
-    fence = "`" * max(3, max((_longest_run(line) for line in lines), default=0) + 1)
+    fence = "`" * max(3, _longest_run("\n".join(lines)) + 1)  # no run crosses a line
     return [fence + lang, *map(escape.line, lines), fence]  # printed in CI logs too
 
 
@@ -326,9 +328,12 @@ class _Section:
     visible: int | None = None  # table rows shown before the fold
 
 
-def _sections(plan: Plan, links: Links, full: int | None, cap: int | None) -> list[_Section]:
+def _sections(
+    plan: Plan, links: Links, full: int | None, cap: int | None, memo: dict[Any, Any]
+) -> list[_Section]:
     """In priority order, which is also display order: the refusal reasons go first.
-    ``full``: how many changes keep their field lines (None: all)."""
+    ``full``: how many changes keep their field lines (None: all). ``memo`` keeps the rows and
+    diff lines between the attempts of ``render`` to fit: they do not depend on the cuts."""
     from reconciler.plan import ALLOW_MASS_DELETE
     from reconciler.plan import refused as is_refused
 
@@ -356,7 +361,10 @@ def _sections(plan: Plan, links: Links, full: int | None, cap: int | None) -> li
             )
         )
     if shown:
-        rows = [[_row(c, bool(plan.errors) and is_refused(plan.errors, c))] for c in shown]
+        if "rows" not in memo:
+            refused = bool(plan.errors)
+            memo["rows"] = [[_row(c, refused and is_refused(plan.errors, c))] for c in shown]
+        rows = memo["rows"]
         out.append(
             _Section(
                 "",
@@ -379,7 +387,10 @@ def _sections(plan: Plan, links: Links, full: int | None, cap: int | None) -> li
         items = []
         for c in group:
             detail = _FULL if full is None or index < full else _BRIEF
-            items.append(diff_lines(c, detail, flagged.get((c.ref.kind, c.ref.name), ())))
+            key = (index, detail is _FULL)
+            if key not in memo:
+                memo[key] = diff_lines(c, detail, flagged.get((c.ref.kind, c.ref.name), ()))
+            items.append(memo[key])
             index += 1
         names = ", ".join(_html_code(c.ref.name) for c in group[:_NAMES_IN_LABEL])
         if len(group) > _NAMES_IN_LABEL:
@@ -745,9 +756,10 @@ def render(
     if limit <= len(head[0]) + 1:
         raise ValueError(f"a comment limit of {limit:,} characters cannot hold the marker")
     n_changes = len(text.shown_changes(plan))
+    memo: dict[Any, Any] = {}
 
     def build(full: int | None, cap: int | None, keep: int | None = None) -> tuple[str, int]:
-        sections = _sections(plan, links, full, cap)
+        sections = _sections(plan, links, full, cap, memo)
         trimmed = ""
         if full is not None and full < n_changes:
             trimmed = (
