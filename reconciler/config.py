@@ -16,6 +16,10 @@ from reconciler.model import Location, Problem
 from reconciler.schemas import define, field_path, load_schema, schema_errors
 from reconciler.settings import CONFIG_NAME, check_url
 
+# The ServiceNow credentials of sources: (each {fromEnv: NAME}): a schema error under one of
+# them never repeats what was written there, which may be the secret itself.
+CREDENTIALS = ("user", "password", "token")
+
 
 @dataclass
 class ConfigFile:
@@ -65,7 +69,7 @@ def load_config(directory: Path) -> ConfigFile:
             Problem("error", Location(path, 1, 1), f"{CONFIG_NAME} must be a mapping of settings")
         )
         return config
-    for error in schema_errors(config_schema(), document.data):
+    for error in schema_errors(config_schema(), document.data, secrets=CREDENTIALS):
         line, column = document.locate(error.path, key=error.on_key)
         field_name = field_path(document.data, error.path)
         config.problems.append(

@@ -383,6 +383,9 @@ def _translate(error: ValidationError, secrets: frozenset[str]) -> Iterator[Sche
             if isinstance(instance, dict) and prop not in instance:
                 yield SchemaError(path, f'missing required field "{prop}"')
         return
+    if kw == "type" and secrets.intersection(map(str, path)):  # never echo what may be a secret
+        yield SchemaError(path, "is a secret: write {fromEnv: VARIABLE_NAME}, never the value")
+        return
     if kw == "type":
         types = _expected(value)
         wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in types)

@@ -284,3 +284,20 @@ def test_an_empty_variable_is_an_unset_one() -> None:
     )
     assert from_env({}, "HOOK", "") == ""
     assert from_env({"HOOK": "https://hooks.example/x"}, "HOOK", "") == "https://hooks.example/x"
+
+
+def test_a_credential_written_in_reconciler_yaml_is_never_repeated(tmp_path: Path) -> None:
+    """A ServiceNow password written as a value (not {fromEnv: ...}) is an error that says what
+    to write instead, and never shows the value."""
+    (tmp_path / "reconciler.yaml").write_text(
+        "org: acme\nsources:\n  cmdb:\n    servicenow:\n      instance: https://x.service-now.com\n"
+        "      user: admin-person\n      password: hunter2-literal\n"
+    )
+    code, out, err = run("validate", ".", cwd=tmp_path)
+    assert code == 1
+    assert "hunter2-literal" not in out + err and "admin-person" not in out + err
+    assert out.splitlines()[:2] == [
+        f"reconciler.yaml:{n}:{c}: sources.cmdb.servicenow.{f}: is a secret: write "
+        "{fromEnv: VARIABLE_NAME}, never the value"
+        for n, c, f in ((6, 13, "user"), (7, 17, "password"))
+    ]
