@@ -727,6 +727,18 @@ def test_a_ca_bundle_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
             assert [o.id for o in api.list(GUARDRAIL)] == ["over-tls"]
 
 
+def test_tls_to_a_plain_http_port_gets_no_ca_bundle_hint() -> None:
+    """The CA bundle hint is for a certificate that failed, not for a server that speaks no TLS."""
+    with serving(Stub()) as server:
+        server.route("GET", LIST, body=page("plain"))
+        url = server.url.replace("http://", "https://", 1)
+        with ApiClient(f"{url}/v1", "acme", Secret(TOKEN), NO_RETRY) as api:
+            with pytest.raises(NoAnswer) as caught:
+                api.list(GUARDRAIL)
+    assert "TLS error" in str(caught.value)
+    assert "REQUESTS_CA_BUNDLE" not in str(caught.value)
+
+
 # --- no answer ---------------------------------------------------------------------------
 
 

@@ -1050,7 +1050,9 @@ def classify(exc: BaseException, settings: TransportSettings, url: str) -> tuple
     if has(ReadTimeoutError, requests.ReadTimeout):
         return f"timed out: no answer within {settings.read_timeout:g} s (read timeout)", "", True
     if has(ssl.SSLError, requests.exceptions.SSLError):
-        hint = "for a private CA, point REQUESTS_CA_BUNDLE at its certificate"
+        # the CA bundle helps only when the certificate is what failed (not a plain-http port)
+        unverified = has(ssl.SSLCertVerificationError)
+        hint = "for a private CA, point REQUESTS_CA_BUNDLE at its certificate" if unverified else ""
         return f"TLS error: {_tls_reason(chain)}", hint, True
     if has(RemoteDisconnected, ConnectionResetError, BrokenPipeError):
         return "the connection closed before an answer came", "", True
