@@ -177,12 +177,14 @@ class _Place:
         self.key = rules.keyed.get(spec)
         props = schema.get("properties")
         self.props: dict[str, _Place] | None = None
-        self.defaults: tuple[tuple[str, _Place, Any], ...] = ()
+        self.defaults: tuple[tuple[str, _Place, Any, Any], ...] = ()
         if props is not None:
             places = {k: _Place(rules, sub, (*spec, k)) for k, sub in props.items()}
             self.props = places
             self.defaults = tuple(
-                (k, places[k], sub["default"]) for k, sub in props.items() if "default" in sub
+                (k, places[k], sub["default"], _shared_default(places[k], sub["default"]))
+                for k, sub in props.items()
+                if "default" in sub
             )
         self.items: _Place | None = None
 
@@ -196,6 +198,24 @@ class _Place:
         """The place of ``key`` in a mapping whose schema names no properties (any key: rare,
         and not kept, so that odd data cannot grow the table)."""
         return _Place(self.rules, {}, (*self.spec, key))
+
+
+_NOT_SHARED = object()
+
+
+def _shared_default(place: _Place, default: Any) -> Any:
+    """The canonical form of a default, made once, where it can be handed out again: a scalar,
+    a frozenset, or a mapping of those (copied at each use). Otherwise ``_NOT_SHARED``."""
+    scratch = Normalized({})
+    try:
+        value = _canon(place, default, place.spec, scratch)
+    except _Odd:
+        return _NOT_SHARED
+    if scratch.extras or isinstance(value, tuple):
+        return _NOT_SHARED
+    if isinstance(value, dict) and any(isinstance(v, dict | tuple) for v in value.values()):
+        return _NOT_SHARED
+    return value
 
 
 @dataclass(frozen=True)
@@ -233,7 +253,7 @@ def _canon(place: _Place, value: Any, path: Path, n: Normalized) -> Any:
         props = place.props
         if props is None:
             return {k: _canon(place.below(k), v, (*path, k), n) for k, v in value.items()}
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in value.items():
             sub = props.get(k)
             if sub is None:
@@ -245,9 +265,12 @@ def _canon(place: _Place, value: Any, path: Path, n: Normalized) -> Any:
             else:
                 out[k] = v  # a scalar is its own canonical form
         if len(out) < len(props):
-            for k, sub, default in place.defaults:
+            for k, sub, default, shared in place.defaults:
                 if k not in out:
-                    out[k] = _canon(sub, default, (*path, k), n)
+                    if shared is _NOT_SHARED:
+                        out[k] = _canon(sub, default, (*path, k), n)
+                    else:  # a fresh mapping of immutable values: what _canon would build
+                        out[k] = dict(shared) if type(shared) is dict else shared
         return out
     if isinstance(value, list):
         if place.is_set:
@@ -383,11 +406,11 @@ def normalize_live(kind: ObjectKind, attributes: Mapping[str, Any]) -> Normalize
         if isinstance(value, dict | list) and nested_deeper_than(value, MAX_DEPTH):
             _unreadable(n, (attr,), f"nested more than {MAX_DEPTH} levels deep", None)
             continue
-        extras = dict(n.extras)
         try:
             n.values[attr] = _canon(places[attr], value, (attr,), n)
         except _Odd as odd:
-            n.extras = extras  # what this attribute had set aside is moot
+            # what this attribute had set aside is moot (every path it sets aside starts with it)
+            n.extras = {path: extra for path, extra in n.extras.items() if path[0] != attr}
             _unreadable(n, odd.path, odd.why, attributes[attr])
     return n
 
