@@ -162,53 +162,121 @@ def _managed(schema: str) -> tuple[str, ...]:
     return tuple(p for p in load_schema(schema)["properties"] if p not in TOOL_ONLY)
 
 
-def _is_set(kind: ObjectKind, path: Path) -> bool:
-    specs = kind.set_fields
+class _Place:
+    """A place in a kind's schema (``spec``: ``tags/[]``), with what ``_canon`` asks there,
+    worked out once per kind rather than at every node of every object: its properties and
+    their places, whether its lists are sets or keyed, the defaults it fills in."""
+
+    __slots__ = ("defaults", "is_set", "items", "key", "props", "rules", "schema", "spec")
+
+    def __init__(self, rules: _Rules, schema: Mapping[str, Any], spec: Path) -> None:
+        self.rules = rules
+        self.schema = schema
+        self.spec = spec
+        self.is_set = _is_set(rules.sets, spec)
+        self.key = rules.keyed.get(spec)
+        props = schema.get("properties")
+        self.props: dict[str, _Place] | None = None
+        self.defaults: tuple[tuple[str, _Place, Any, Any], ...] = ()
+        if props is not None:
+            places = {k: _Place(rules, sub, (*spec, k)) for k, sub in props.items()}
+            self.props = places
+            self.defaults = tuple(
+                (k, places[k], sub["default"], _shared_default(places[k], sub["default"]))
+                for k, sub in props.items()
+                if "default" in sub
+            )
+        self.items: _Place | None = None
+
+    def item(self) -> _Place:
+        """The place of this list's elements."""
+        if self.items is None:
+            self.items = _Place(self.rules, self.schema.get("items", {}), (*self.spec, "[]"))
+        return self.items
+
+    def below(self, key: str) -> _Place:
+        """The place of ``key`` in a mapping whose schema names no properties (any key: rare,
+        and not kept, so that odd data cannot grow the table)."""
+        return _Place(self.rules, {}, (*self.spec, key))
+
+
+_NOT_SHARED = object()
+
+
+def _shared_default(place: _Place, default: Any) -> Any:
+    """The canonical form of a default, made once, where it can be handed out again: a scalar,
+    a frozenset, or a mapping of those (copied at each use). Otherwise ``_NOT_SHARED``."""
+    scratch = Normalized({})
+    try:
+        value = _canon(place, default, place.spec, scratch)
+    except _Odd:
+        return _NOT_SHARED
+    if scratch.extras or isinstance(value, tuple):
+        return _NOT_SHARED
+    if isinstance(value, dict) and any(isinstance(v, dict | tuple) for v in value.values()):
+        return _NOT_SHARED
+    return value
+
+
+@dataclass(frozen=True)
+class _Rules:
+    sets: frozenset[Path]
+    keyed: dict[Path, str]
+
+
+def _is_set(specs: frozenset[Path], path: Path) -> bool:
     if path in specs:
         return True
     # a "*" in a spec stands for any key at that place (filters.*.include)
     return len(path) == 3 and (path[0], "*", path[2]) in specs
 
 
-def _keyed(kind: ObjectKind, path: Path) -> str | None:
-    for name, key in kind.keyed_lists:
-        if path == (name,):
-            return key
-    return None
+@cache
+def _places(
+    schema: str, set_fields: tuple[Path, ...], keyed_lists: tuple[tuple[str, str], ...]
+) -> dict[str, _Place]:
+    """The place of each managed attribute of a kind (keyed by what ``_canon`` depends on)."""
+    rules = _Rules(frozenset(set_fields), {(name,): key for name, key in reversed(keyed_lists)})
+    props = load_schema(schema)["properties"]
+    return {attr: _Place(rules, props[attr], (attr,)) for attr in _managed(schema)}
 
 
-def _canon(
-    kind: ObjectKind, schema: Mapping[str, Any], value: Any, path: Path, spec: Path, n: Normalized
-) -> Any:
-    """``path`` names the node (``tags/[]/app_id``); ``spec`` its place in the schema
+def _places_of(kind: ObjectKind) -> dict[str, _Place]:
+    return _places(kind.schema, tuple(kind.set_fields), tuple(kind.keyed_lists))
+
+
+def _canon(place: _Place, value: Any, path: Path, n: Normalized) -> Any:
+    """``path`` names the node (``tags/[]/app_id``); ``place`` its place in the schema
     (``tags/[]``). Unknown keys are set aside under ``path``; missing keys get their schema
     default (as ``schemas.with_defaults`` fills them), in the same walk."""
     if isinstance(value, dict):
-        props = schema.get("properties")
+        props = place.props
         if props is None:
-            return {k: _canon(kind, {}, v, (*path, k), (*spec, k), n) for k, v in value.items()}
-        out = {}
+            return {k: _canon(place.below(k), v, (*path, k), n) for k, v in value.items()}
+        out: dict[str, Any] = {}
         for k, v in value.items():
             sub = props.get(k)
             if sub is None:
                 n.extras.setdefault(path, {})[k] = v
-            elif isinstance(v, list) and _is_set(kind, (*spec, k)):
+            elif isinstance(v, list) and sub.is_set:
                 out[k] = _set(v, (*path, k))  # the most common list, without a call of _canon
             elif isinstance(v, dict | list):
-                out[k] = _canon(kind, sub, v, (*path, k), (*spec, k), n)
+                out[k] = _canon(sub, v, (*path, k), n)
             else:
                 out[k] = v  # a scalar is its own canonical form
         if len(out) < len(props):
-            for k, sub in props.items():
-                if k not in out and "default" in sub:
-                    out[k] = _canon(kind, sub, sub["default"], (*path, k), (*spec, k), n)
+            for k, sub, default, shared in place.defaults:
+                if k not in out:
+                    if shared is _NOT_SHARED:
+                        out[k] = _canon(sub, default, (*path, k), n)
+                    else:  # a fresh mapping of immutable values: what _canon would build
+                        out[k] = dict(shared) if type(shared) is dict else shared
         return out
     if isinstance(value, list):
-        if _is_set(kind, spec):
+        if place.is_set:
             return _set(value, path)
-        key = _keyed(kind, spec)
-        items = schema.get("items", {})
-        item_spec = (*spec, "[]")
+        key = place.key
+        items = place.item()
         if key is not None:
             keyed = {}
             for i, item in enumerate(value):
@@ -217,11 +285,9 @@ def _canon(
                 name = str(item[key])
                 if name in keyed:
                     raise _Odd((*path, "[]", name), f"{key} {name!r} is repeated")
-                keyed[name] = _canon(kind, items, item, (*path, "[]", name), item_spec, n)
+                keyed[name] = _canon(items, item, (*path, "[]", name), n)
             return keyed
-        return tuple(
-            _canon(kind, items, v, (*path, "[]", str(i)), item_spec, n) for i, v in enumerate(value)
-        )
+        return tuple(_canon(items, v, (*path, "[]", str(i)), n) for i, v in enumerate(value))
     return value
 
 
@@ -288,7 +354,7 @@ def normalize_desired(
     """``secrets_available=False``: a ``fromEnv`` value is unknown, never its default (a plan
     against a snapshot holds no secrets); the diff compares the reference instead."""
     n = Normalized({})
-    props = load_schema(kind.schema)["properties"]
+    places = _places_of(kind)
     for attr in _managed(kind.schema):
         if attr not in attributes:
             continue
@@ -313,14 +379,14 @@ def normalize_desired(
         if attr in kind.secret_fields and isinstance(value, str):
             n.values[attr] = fingerprint(value)
             continue
-        n.values[attr] = _canon(kind, props[attr], value, (attr,), (attr,), n)
+        n.values[attr] = _canon(places[attr], value, (attr,), n)
     return n
 
 
 def normalize_live(kind: ObjectKind, attributes: Mapping[str, Any]) -> Normalized:
     """Total: odd data becomes ``Unreadable`` values named in ``unreadable``, never an error."""
     n = Normalized({})
-    props = load_schema(kind.schema)["properties"]
+    places = _places_of(kind)
     for attr in _managed(kind.schema):
         if attr not in attributes:
             n.values[attr] = Unknown("not returned by the API")
@@ -340,11 +406,11 @@ def normalize_live(kind: ObjectKind, attributes: Mapping[str, Any]) -> Normalize
         if isinstance(value, dict | list) and nested_deeper_than(value, MAX_DEPTH):
             _unreadable(n, (attr,), f"nested more than {MAX_DEPTH} levels deep", None)
             continue
-        extras = dict(n.extras)
         try:
-            n.values[attr] = _canon(kind, props[attr], value, (attr,), (attr,), n)
+            n.values[attr] = _canon(places[attr], value, (attr,), n)
         except _Odd as odd:
-            n.extras = extras  # what this attribute had set aside is moot
+            # what this attribute had set aside is moot (every path it sets aside starts with it)
+            n.extras = {path: extra for path, extra in n.extras.items() if path[0] != attr}
             _unreadable(n, odd.path, odd.why, attributes[attr])
     return n
 

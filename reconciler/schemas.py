@@ -134,22 +134,21 @@ def with_defaults(schema: dict[str, Any], instance: Any) -> Any:
     ``include`` and ``exclude``), so the result is the complete, explicit attribute set.
     """
     if isinstance(instance, dict):
-        props = schema.get("properties")
-        if not props:
+        fill = _fill_plan(schema)
+        if not fill:
             return instance
         result = dict(instance)
-        for key, sub in props.items():
+        for key, sub, how, default in fill:
             if key in result:
                 value = result[key]
                 if isinstance(value, dict | list):  # scalars are kept as they are
                     result[key] = with_defaults(sub, value)
-            elif "default" in sub:
-                default = sub["default"]
-                if default == []:  # a fresh one: never share the schema's
-                    default = []
-                elif isinstance(default, dict | list):
-                    default = json.loads(_filled_default(sub))
+            elif how is _SCALAR:
                 result[key] = default
+            elif how is _EMPTY_LIST:  # a fresh one: never share the schema's
+                result[key] = []
+            elif how is _FILLED_JSON:
+                result[key] = json.loads(default)
         return result
     if isinstance(instance, list):
         items = schema.get("items")
@@ -157,6 +156,33 @@ def with_defaults(schema: dict[str, Any], instance: Any) -> Any:
             return [with_defaults(items, v) for v in instance]
         return list(instance)
     return instance
+
+
+_NO_DEFAULT, _SCALAR, _EMPTY_LIST, _FILLED_JSON = object(), object(), object(), object()
+_FILL: dict[int, tuple[dict[str, Any], tuple[tuple[str, Any, object, Any], ...]]] = {}
+
+
+def _fill_plan(schema: dict[str, Any]) -> tuple[tuple[str, Any, object, Any], ...]:
+    """Per property of a schema node: its schema, how its default is made, and the default
+    (for a container, ``_filled_default``'s JSON). Worked out once per node, not per instance;
+    keyed by the node, which the entry keeps alive (as ``_FILLED``)."""
+    entry = _FILL.get(id(schema))
+    if entry is not None and entry[0] is schema:
+        return entry[1]
+    plan: list[tuple[str, Any, object, Any]] = []
+    for key, sub in (schema.get("properties") or {}).items():
+        if "default" not in sub:
+            plan.append((key, sub, _NO_DEFAULT, None))
+            continue
+        default = sub["default"]
+        if default == []:
+            plan.append((key, sub, _EMPTY_LIST, None))
+        elif isinstance(default, dict | list):
+            plan.append((key, sub, _FILLED_JSON, _filled_default(sub)))
+        else:
+            plan.append((key, sub, _SCALAR, default))
+    _FILL[id(schema)] = (schema, tuple(plan))
+    return tuple(plan)
 
 
 # --- validation ------------------------------------------------------------------------------
