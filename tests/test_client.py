@@ -732,9 +732,9 @@ def test_tls_to_a_plain_http_port_gets_no_ca_bundle_hint() -> None:
     with serving(Stub()) as server:
         server.route("GET", LIST, body=page("plain"))
         url = server.url.replace("http://", "https://", 1)
-        with ApiClient(f"{url}/v1", "acme", Secret(TOKEN), NO_RETRY) as api:
-            with pytest.raises(NoAnswer) as caught:
-                api.list(GUARDRAIL)
+        api = ApiClient(f"{url}/v1", "acme", Secret(TOKEN), NO_RETRY)
+        with api, pytest.raises(NoAnswer) as caught:
+            api.list(GUARDRAIL)
     assert "TLS error" in str(caught.value)
     assert "REQUESTS_CA_BUNDLE" not in str(caught.value)
 
