@@ -4,7 +4,7 @@ comments, edited in place, never duplicated (a lost POST is looked for before it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -51,33 +51,45 @@ def upsert_comment(gh: GitHub, number: int, body: str) -> Outcome:
     marker = first_line(body)
     existing = find_comment(gh, number, marker)
     if existing is None:
-        try:
-            made = gh.json(
-                "POST", gh.url(f"/issues/{number}/comments"), json={"body": body}, hint=PR_WRITE
-            )
-            return Outcome("created", as_int(made.get("id")), str(made.get("html_url", "")))
-        except GitHubError as exc:
-            if not exc.maybe_done:
-                raise
-            existing = find_comment(gh, number, marker)  # did the lost POST land?
-            if existing is None:
-                made = gh.json(
-                    "POST",
-                    gh.url(f"/issues/{number}/comments"),
-                    json={"body": body},
-                    hint=PR_WRITE,
-                )
-                return Outcome("created", as_int(made.get("id")), str(made.get("html_url", "")))
-            if existing.get("body") == body:  # it did: there was none before it, so we made it
-                return Outcome(
-                    "created", as_int(existing.get("id")), str(existing.get("html_url", ""))
-                )
+        made, existing = post_or_find(
+            gh,
+            f"/issues/{number}/comments",
+            {"body": body},
+            PR_WRITE,
+            find=lambda: find_comment(gh, number, marker),
+            landed=lambda c: c.get("body") == body,
+        )
+        if made:
+            return Outcome("created", as_int(existing.get("id")), str(existing.get("html_url", "")))
     comment_id = as_int(existing.get("id"))
     url = str(existing.get("html_url", ""))
     if existing.get("body") == body:
         return Outcome("unchanged", comment_id, url)
     gh.json("PATCH", gh.url(f"/issues/comments/{comment_id}"), json={"body": body}, hint=PR_WRITE)
     return Outcome("updated", comment_id, url)
+
+
+def post_or_find(
+    gh: GitHub,
+    path: str,
+    document: Mapping[str, Any],
+    hint: str,
+    *,
+    find: Callable[[], dict[str, Any] | None],
+    landed: Callable[[dict[str, Any]], bool],
+) -> tuple[bool, dict[str, Any]]:
+    """POST ``document`` once: after a lost answer, ``find`` looks whether it landed before it
+    is sent again. Returns (made by this run, the object); an object found that is not
+    ``landed`` (ours) was there before, and the caller goes on with it as an existing one."""
+    try:
+        return True, gh.json("POST", gh.url(path), json=document, hint=hint)
+    except GitHubError as exc:
+        if not exc.maybe_done:
+            raise
+    found = find()
+    if found is None:
+        return True, gh.json("POST", gh.url(path), json=document, hint=hint)
+    return landed(found), found
 
 
 def update_comment_if_any(gh: GitHub, number: int, body: str) -> Outcome:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from reconciler.github.comments import Outcome, check_body, first_line
-from reconciler.http.github import GitHub, GitHubError, as_int
+from reconciler.github.comments import Outcome, check_body, first_line, post_or_find
+from reconciler.http.github import GitHub, as_int
 
 DRIFT_LABEL = "reconciler-drift"
 ISSUES_WRITE = "the job needs permissions: issues: write"
@@ -83,22 +83,19 @@ def sync_drift_issue(
         return Outcome("closed", number, str(issue.get("html_url", "")))
     if issue is None:
         ensure_label(gh, label)
-        document = {"title": title, "body": body, "labels": [label]}
-        try:
-            made = gh.json("POST", gh.url("/issues"), json=document, hint=ISSUES_WRITE)
-            return Outcome("opened", as_int(made.get("number")), str(made.get("html_url", "")))
-        except GitHubError as exc:
-            if not exc.maybe_done:
-                raise
-            issue = find_issue(gh, marker, label)  # did the lost POST land?
-            if issue is None:
-                made = gh.json("POST", gh.url("/issues"), json=document, hint=ISSUES_WRITE)
-                return Outcome("opened", as_int(made.get("number")), str(made.get("html_url", "")))
-            landed = issue.get("body") == body and issue.get("title") == title
-            if landed and issue.get("state") == "open":  # there was none before: we opened it
-                return Outcome(
-                    "opened", as_int(issue.get("number")), str(issue.get("html_url", ""))
-                )
+        made, issue = post_or_find(
+            gh,
+            "/issues",
+            {"title": title, "body": body, "labels": [label]},
+            ISSUES_WRITE,
+            find=lambda: find_issue(gh, marker, label),
+            # an open issue with our text: there was none before the lost POST, so we opened it
+            landed=lambda i: (
+                (i.get("body"), i.get("title"), i.get("state")) == (body, title, "open")
+            ),
+        )
+        if made:
+            return Outcome("opened", as_int(issue.get("number")), str(issue.get("html_url", "")))
     number = as_int(issue.get("number"))
     url = str(issue.get("html_url", ""))
     reopen = issue.get("state") != "open"
