@@ -8,7 +8,8 @@
 - ``make_sandbox``: a factory for a private server (another body limit, server-wide faults);
 - ``servicenow`` and ``make_servicenow``: a private server of the ServiceNow Table API side, with
   ``cmdb_ci_business_app`` (300 rows) or the tables and faults given;
-- ``http``: a session with no token that ignores proxy settings.
+- ``http``: a session with no token that ignores proxy settings;
+- ``fake``: a fake GitHub REST API served on 127.0.0.1 for one test.
 
 ``REGENERATE=1`` (rewrite golden files) is refused when ``CI`` is set: see
 ``tests/helpers/golden.py``. The compiled validators are cached in a directory of the run
@@ -32,6 +33,8 @@ import requests
 from reconciler import secrets
 from reconciler.sandbox.faults import Behaviour, Controls
 from tests.helpers import golden
+from tests.helpers.fakegithub import FakeGitHub
+from tests.helpers.fakegithub import serve as serve_github
 from tests.helpers.sandbox import (
     MakeSandbox,
     MakeServiceNow,
@@ -136,3 +139,9 @@ _CACHE: list[str] = []
 def pytest_unconfigure(config: pytest.Config) -> None:
     for path in _CACHE:
         shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHub]:
+    with serve_github(FakeGitHub()) as server:
+        yield server

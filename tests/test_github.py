@@ -7,7 +7,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +22,11 @@ from reconciler.model import Change, FieldChange, Plan, Ref, Unmanaged
 from reconciler.render import github as render
 from reconciler.render import markdown
 from reconciler.settings import Secret
-from tests.helpers.fakegithub import FakeGitHub, serve
+from tests.helpers.fakegithub import FAST, FakeGitHub
 from tests.helpers.markdown_safety import assert_safe
 from tests.helpers.plans import HOSTILE_NAMES, hostile_plan
 
 HEAD = "c0ffee" + "0" * 34
-FAST = github.GitHubSettings(
-    connect_timeout=2, read_timeout=5, retries=3, backoff_factor=0.01, wait_max=30
-)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGitHub]:
-    with serve(FakeGitHub()) as server:
-        yield server
 
 
 class Sleeps(list[float]):

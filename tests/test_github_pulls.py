@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from reconciler.cli import main
 from reconciler.github import pulls
 from reconciler.http import github
 from reconciler.settings import Secret
-from tests.helpers.fakegithub import FakeGitHub, serve
+from tests.helpers.fakegithub import FAST, FakeGitHub
 
 BRANCH = "reconciler/pull-examples"
 MARKER = "<!-- reconciler:pull dir=examples -->"
@@ -23,15 +22,6 @@ BODY = (
     f"{MARKER}\n### Pull: 1 file changed\n\n| file | rows |\n|---|---|\n| `data/apps.csv` | +3 -1 |"
 )
 APP_TOKEN = "ghs_" + "a" * 36
-FAST = github.GitHubSettings(
-    connect_timeout=2, read_timeout=5, retries=3, backoff_factor=0.01, wait_max=30
-)
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeGitHub]:
-    with serve(FakeGitHub()) as server:
-        yield server
 
 
 def env_for(fake: FakeGitHub, tmp_path: Path, token: str | None = None) -> dict[str, str]:

@@ -39,7 +39,13 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, request
 
+from reconciler.http import github
 from reconciler.sandbox.server import start
+
+# The settings a client under test uses against the fake: short timeouts, waits of milliseconds.
+FAST = github.GitHubSettings(
+    connect_timeout=2, read_timeout=5, retries=3, backoff_factor=0.01, wait_max=30
+)
 
 BODY_LIMIT = 65_536
 _EPOCH = datetime(2026, 1, 1)
