@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 import time
 import traceback
@@ -37,7 +35,7 @@ from reconciler.kinds import OBJECT_KINDS
 from reconciler.model import LiveObject
 from reconciler.sandbox.faults import QUIRKS
 from reconciler.settings import Secret
-from tests.helpers.local_http import Reply, Seen, reply, serve
+from tests.helpers.local_http import Reply, Seen, reply, self_signed, serve
 
 if TYPE_CHECKING:
     from tests.helpers.sandbox import SandboxOrg
@@ -707,13 +705,7 @@ def test_proxies_come_from_the_environment(stub: Stub, monkeypatch: pytest.Monke
 
 
 def test_a_ca_bundle_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command to make a certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-    command += " -days 1 -subj /CN=test -addext subjectAltName=IP:127.0.0.1"
-    args = [*command.split(), "-keyout", str(key), "-out", str(cert)]
-    subprocess.run(args, check=True, capture_output=True)
+    cert, key = self_signed(tmp_path)
     tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     tls.load_cert_chain(cert, key)
     with serving(Stub(), tls) as server:

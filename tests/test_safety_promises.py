@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import socket
 import ssl
-import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -31,6 +29,7 @@ from reconciler.model import LiveObject
 from reconciler.plan import Options, build_plan, make_plan
 from reconciler.settings import Secret, check_api_url, check_url, is_loopback, shown_url
 from tests.helpers.cli import against, run
+from tests.helpers.local_http import self_signed
 from tests.helpers.sandbox import SandboxOrg
 
 FAST = ClientSettings(
@@ -280,13 +279,7 @@ def tls_server_that_breaks_after_reading(cert: Path, key: Path) -> Iterator[tupl
 def test_a_post_is_never_resent_after_a_tls_error_once_its_request_was_sent(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command to make a certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
-    command += " -days 1 -subj /CN=test -addext subjectAltName=IP:127.0.0.1"
-    args = [*command.split(), "-keyout", str(key), "-out", str(cert)]
-    subprocess.run(args, check=True, capture_output=True)
+    cert, key = self_signed(tmp_path)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(cert))
     settings = TransportSettings(
         connect_timeout=2, read_timeout=5, retries=2, backoff_factor=0, backoff_jitter=0

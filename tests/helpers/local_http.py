@@ -5,14 +5,19 @@ connections, hangs, TLS, a proxy that echoes. ``serve(answer)`` runs it for a ``
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import ssl
+import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 Reply = tuple[int, dict[str, str], bytes]  # status, headers, body
 DROP = "drop"  # read the request, close the connection without an answer
@@ -86,3 +91,16 @@ def serve(
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made with openssl in ``directory`` (the test is
+    skipped where there is no openssl command)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+    command += " -days 1 -subj /CN=test -addext subjectAltName=IP:127.0.0.1"
+    args = [*command.split(), "-keyout", str(key), "-out", str(cert)]
+    subprocess.run(args, check=True, capture_output=True)
+    return cert, key
