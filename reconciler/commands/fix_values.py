@@ -94,28 +94,23 @@ def execute(params: FixValuesParams, ctx: Context) -> int:
     for line in fixvalues.diff(fixed, name):
         print(line, file=out)
     n = len(fixed.rewrites)
-    near = [f for f in fixed.left if f.rule == "near-duplicate"]
-    if near:
-        print(
-            f"{len(near)} near-duplicate(s) left as they are (pass --near-duplicates to "
-            "rewrite them too):",
-            file=out,
-        )
-        for f in near:
-            other = fixed.values[f.other] if f.other is not None else ""
-            print(f"  {show(fixed.values[f.index])} -> {show(other)}?", file=out)
-    shaped = [f for f in fixed.left if f.rule == "shape"]
-    if shaped:
-        print(
-            f"{len(shaped)} value(s) one step from the shape of the others left as they are "
-            "(pass --shapes to rewrite them too):",
-            file=out,
-        )
-        for f in shaped:
+    # the guesses, listed and left alone unless their flag asks for them
+    guesses = (
+        ("near-duplicate", "near-duplicate(s)", "--near-duplicates"),
+        ("shape", "value(s) one step from the shape of the others", "--shapes"),
+    )
+    for rule, what, flag in guesses:
+        left = [f for f in fixed.left if f.rule == rule]
+        if left:
             print(
-                f"  {show(fixed.values[f.index])} -> {show(f.suggestion)}? ({f.issues[0]})",
-                file=out,
+                f"{len(left)} {what} left as they are (pass {flag} to rewrite them too):", file=out
             )
+        for f in left:
+            if rule == "shape":
+                guess, why = f.suggestion, f" ({f.issues[0]})"
+            else:
+                guess, why = fixed.values[f.other] if f.other is not None else "", ""
+            print(f"  {show(fixed.values[f.index])} -> {show(guess)}?{why}", file=out)
     if not n:
         print(f"Nothing to rewrite in {name}.", file=out)
         return 0
